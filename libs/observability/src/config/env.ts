@@ -1,0 +1,31 @@
+/**
+ * The one place that reads environment variables. Everything here is plain
+ * strings; parsing and validation live in `validate.ts`.
+ */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Names of every environment variable the library reads. */
+export const ENV = {
+  serviceName: 'OTEL_SERVICE_NAME',
+  serviceVersion: 'SERVICE_VERSION',
+  environment: 'DEPLOYMENT_ENVIRONMENT',
+  resourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
+  sampler: 'OTEL_TRACES_SAMPLER',
+  samplerArg: 'OTEL_TRACES_SAMPLER_ARG',
+  tracesExporter: 'OTEL_TRACES_EXPORTER',
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  sdkDisabled: 'OTEL_SDK_DISABLED',
+  metricsExporter: 'OTEL_METRICS_EXPORTER',
+  logsExporter: 'OTEL_LOGS_EXPORTER',
+  logLevel: 'LOG_LEVEL',
+  logFormat: 'LOG_FORMAT',
+} as const;
+
+/** Reads one variable; an empty or blank value counts as unset. */
+export function readEnv(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}

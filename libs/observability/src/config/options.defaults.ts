@@ -1,0 +1,23 @@
+/**
+ * Every default of the library, in one place.
+ */
+export const DEFAULTS = {
+  serviceName: 'unknown_service:node',
+  serviceVersion: 'unknown',
+  environment: 'development',
+  sampler: 'parentbased_always_on',
+  samplerRatio: 1,
+  logLevel: 'info',
+  logFormat: 'json',
+  requestIdHeader: 'x-request-id',
+  /** Paths no pillar observes: health probes and the scrape endpoint. */
+  ignorePaths: ['/health', '/metrics'] as readonly string[],
+  redactionCensor: '[REDACTED]',
+  /** Sized for sustained load: at 10k spans/s a 2 s stall of the collector loses nothing. */
+  batch: {
+    maxQueueSize: 32_768,
+    maxExportBatchSize: 2_048,
+    scheduledDelayMillis: 1_000,
+    exportTimeoutMillis: 10_000,
+  },
+} as const;

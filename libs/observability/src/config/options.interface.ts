@@ -1,0 +1,121 @@
+import type { DestinationStream } from 'pino';
+
+/** Log levels, most severe first. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** `json` for machines (the default), `pretty` for a human at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * Options of {@link ObservabilityModule.forRoot}. Every field is optional: an
+ * unset field takes its environment variable, then the default.
+ */
+export interface ObservabilityModuleOptions {
+  /**
+   * `service.name` of spans and the `service` field of log lines.
+   * @default process.env.OTEL_SERVICE_NAME, else `unknown_service:node`
+   */
+  serviceName?: string;
+  /**
+   * `service.version` and the `version` log field.
+   * @default process.env.SERVICE_VERSION, else `unknown`
+   */
+  serviceVersion?: string;
+  /**
+   * `deployment.environment.name` and the `environment` log field.
+   * @default process.env.DEPLOYMENT_ENVIRONMENT, else `development`
+   */
+  environment?: string;
+  /** What the per-request hook observes. */
+  http?: HttpOptions;
+  /** Server spans per request and `@Traced`. `false` switches tracing off. @default true */
+  tracing?: TracingOptions | boolean;
+  /** Structured logs through pino. `false` switches logging off. @default true */
+  logging?: LoggingOptions | boolean;
+  /** The scrubber applied to logs, span attributes and error reports. @default true */
+  redaction?: RedactionOptions | boolean;
+}
+
+/** Options of the per-request hook shared by every pillar. */
+export interface HttpOptions {
+  /**
+   * Request paths that no pillar observes (no span, no request log line, no
+   * metric). A string matches that path and everything below it; a RegExp is
+   * tested against the path without query.
+   * @default ['/health', '/metrics']
+   */
+  ignorePaths?: (string | RegExp)[];
+  /**
+   * Header that carries the request id in and out. An incoming value is kept
+   * when it matches `^[A-Za-z0-9._-]{1,128}$`, otherwise a new id is generated.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string;
+}
+
+/** Tracing options of the module (the pipeline itself is configured by env, see README). */
+export interface TracingOptions {
+  /** @default true */
+  enabled?: boolean;
+}
+
+/** Logging options. */
+export interface LoggingOptions {
+  /** @default true */
+  enabled?: boolean;
+  /** @default process.env.LOG_LEVEL, else `info` */
+  level?: LogLevel;
+  /** @default process.env.LOG_FORMAT, else `json` */
+  format?: LogFormat;
+  /** One line per completed request with method, route, status and duration. @default true */
+  requestLog?: boolean;
+  /**
+   * Where lines go: a file path, or any pino destination stream (tests use
+   * `LogCapture` from `nestjs-observability/testing`).
+   * @default standard output, written asynchronously and flushed at shutdown
+   */
+  destination?: string | DestinationStream;
+}
+
+/** A value pattern the scrubber replaces wherever it appears in a string. */
+export interface RedactionPattern {
+  /** Shown in the censor text: `[REDACTED:email]`. */
+  name: string;
+  /** Must be global (`g` flag). */
+  pattern: RegExp;
+}
+
+/** Options of the scrubber. */
+export interface RedactionOptions {
+  /** @default true */
+  enabled?: boolean;
+  /**
+   * Extra key names whose values are always replaced (matched case-insensitively,
+   * ignoring `-` and `_`, anywhere in a key: `x-api-key`, `userPassword`).
+   * Added to the built-in list: authorization, cookie, set-cookie, password,
+   * passwd, secret, token, api key, private key, session, credential.
+   * @default []
+   */
+  keys?: string[];
+  /** Extra value patterns, added to the built-in bearer token, card number and email patterns. @default [] */
+  patterns?: RedactionPattern[];
+  /** @default '[REDACTED]' */
+  censor?: string;
+}
+
+/** Options after defaults, env and validation: every field is set. */
+export interface ResolvedObservabilityOptions {
+  serviceName: string;
+  serviceVersion: string;
+  environment: string;
+  http: { ignorePaths: (string | RegExp)[]; requestIdHeader: string };
+  tracing: { enabled: boolean };
+  logging: {
+    enabled: boolean;
+    level: LogLevel;
+    format: LogFormat;
+    requestLog: boolean;
+    destination: string | DestinationStream | undefined;
+  };
+  redaction: { enabled: boolean; keys: string[]; patterns: RedactionPattern[]; censor: string };
+}

@@ -1,0 +1,124 @@
+import { ObservabilityConfigError } from '../observability.errors';
+import { ENV, type Env, readEnv } from './env';
+import { DEFAULTS } from './options.defaults';
+import type {
+  LogFormat,
+  LogLevel,
+  ObservabilityModuleOptions,
+  RedactionPattern,
+  ResolvedObservabilityOptions,
+} from './options.interface';
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
+const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'redaction', 'isGlobal'];
+
+/**
+ * The one place options are validated and merged with env and defaults:
+ * explicit option, then environment variable, then default. Throws
+ * {@link ObservabilityConfigError} naming the first bad value.
+ */
+export function resolveOptions(options: ObservabilityModuleOptions | undefined, env: Env): ResolvedObservabilityOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object' || o === null) {
+    throw new ObservabilityConfigError('options', o, 'an object (or nothing)');
+  }
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_KEYS.includes(key)) {
+      throw new ObservabilityConfigError(key, (o as Record<string, unknown>)[key], `one of the options ${KNOWN_KEYS.join(', ')}`);
+    }
+  }
+
+  const tracing = section(o.tracing, 'tracing');
+  const logging = section(o.logging, 'logging');
+  const redaction = section(o.redaction, 'redaction');
+  const http = o.http ?? {};
+
+  const level = pickEnum<LogLevel>(logging.level, 'logging.level', readEnv(env, ENV.logLevel)?.toLowerCase(), ENV.logLevel, LOG_LEVELS, DEFAULTS.logLevel);
+  const format = pickEnum<LogFormat>(logging.format, 'logging.format', readEnv(env, ENV.logFormat)?.toLowerCase(), ENV.logFormat, LOG_FORMATS, DEFAULTS.logFormat);
+
+  const requestIdHeader = http.requestIdHeader ?? DEFAULTS.requestIdHeader;
+  if (typeof requestIdHeader !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestIdHeader)) {
+    throw new ObservabilityConfigError('http.requestIdHeader', requestIdHeader, 'a header name of letters, digits and dashes');
+  }
+  const ignorePaths = http.ignorePaths ?? [...DEFAULTS.ignorePaths];
+  if (!Array.isArray(ignorePaths) || !ignorePaths.every((p) => p instanceof RegExp || (typeof p === 'string' && p.startsWith('/')))) {
+    throw new ObservabilityConfigError('http.ignorePaths', ignorePaths, 'an array of paths starting with "/" or RegExps');
+  }
+
+  const keys = redaction.keys ?? [];
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && k.length > 0)) {
+    throw new ObservabilityConfigError('redaction.keys', keys, 'an array of non-empty key names');
+  }
+  const patterns: RedactionPattern[] = redaction.patterns ?? [];
+  if (!Array.isArray(patterns) || !patterns.every((p) => typeof p?.name === 'string' && p.pattern instanceof RegExp && p.pattern.global)) {
+    throw new ObservabilityConfigError('redaction.patterns', patterns, 'an array of { name, pattern } with global RegExps (the g flag)');
+  }
+
+  const destination = logging.destination;
+  if (destination !== undefined && typeof destination !== 'string' && typeof destination?.write !== 'function') {
+    throw new ObservabilityConfigError('logging.destination', destination, 'a file path or a stream with a write() method');
+  }
+
+  return {
+    serviceName: text(o.serviceName, 'serviceName') ?? readEnv(env, ENV.serviceName) ?? DEFAULTS.serviceName,
+    serviceVersion: text(o.serviceVersion, 'serviceVersion') ?? readEnv(env, ENV.serviceVersion) ?? DEFAULTS.serviceVersion,
+    environment: text(o.environment, 'environment') ?? readEnv(env, ENV.environment) ?? DEFAULTS.environment,
+    http: { ignorePaths, requestIdHeader: requestIdHeader.toLowerCase() },
+    tracing: { enabled: flag(tracing.enabled, 'tracing.enabled') },
+    logging: {
+      enabled: flag(logging.enabled, 'logging.enabled'),
+      level,
+      format,
+      requestLog: flag(logging.requestLog, 'logging.requestLog'),
+      destination,
+    },
+    redaction: {
+      enabled: flag(redaction.enabled, 'redaction.enabled'),
+      keys,
+      patterns,
+      censor: text(redaction.censor, 'redaction.censor') ?? DEFAULTS.redactionCensor,
+    },
+  };
+}
+
+/** `true`/`undefined` → `{}`, `false` → `{ enabled: false }`, an object stays. */
+function section<T extends { enabled?: boolean }>(value: T | boolean | undefined, name: string): T {
+  if (value === undefined || value === true) return {} as T;
+  if (value === false) return { enabled: false } as T;
+  if (typeof value !== 'object' || value === null) {
+    throw new ObservabilityConfigError(name, value, 'true, false or an options object');
+  }
+  return value;
+}
+
+function flag(value: boolean | undefined, name: string): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new ObservabilityConfigError(name, value, 'true or false');
+  return value;
+}
+
+function text(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') throw new ObservabilityConfigError(name, value, 'a non-empty string');
+  return value;
+}
+
+function pickEnum<T extends string>(
+  option: T | undefined,
+  optionName: string,
+  envValue: string | undefined,
+  envName: string,
+  accepted: readonly T[],
+  fallback: T,
+): T {
+  if (option !== undefined) {
+    if (!accepted.includes(option)) throw new ObservabilityConfigError(optionName, option, `one of ${accepted.join(', ')}`);
+    return option;
+  }
+  if (envValue !== undefined) {
+    if (!accepted.includes(envValue as T)) throw new ObservabilityConfigError(envName, envValue, `one of ${accepted.join(', ')}`);
+    return envValue as T;
+  }
+  return fallback;
+}

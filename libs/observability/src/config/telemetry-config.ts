@@ -1,0 +1,107 @@
+import { ObservabilityConfigError } from '../observability.errors';
+import { DEFAULTS } from './options.defaults';
+import { ENV, type Env, readEnv } from './env';
+
+/** Samplers named by `OTEL_TRACES_SAMPLER`. */
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+const EXPORTERS = ['otlp', 'console', 'none'] as const;
+export type TracesExporterName = (typeof EXPORTERS)[number];
+
+/**
+ * What the register preload needs to start the pipeline, read from env only
+ * (it runs before the application and its options exist).
+ */
+export interface TelemetryConfig {
+  disabled: boolean;
+  /** Set when the environment names the service; otherwise the module supplies it. */
+  serviceName: string | undefined;
+  serviceVersion: string | undefined;
+  environment: string | undefined;
+  sampler: SamplerName;
+  samplerRatio: number;
+  exporter: TracesExporterName;
+  /** Full URL spans are posted to, when the exporter is `otlp`. */
+  tracesUrl: string | undefined;
+  /** Whether the user asked for the SDK's own metrics / logs exporters. */
+  sdkMetrics: boolean;
+  sdkLogs: boolean;
+}
+
+/** Reads and validates the pipeline's environment; throws {@link ObservabilityConfigError}. */
+export function resolveTelemetryConfig(env: Env): TelemetryConfig {
+  const disabled = parseBoolean(env, ENV.sdkDisabled, false);
+
+  const samplerRaw = readEnv(env, ENV.sampler)?.toLowerCase() ?? DEFAULTS.sampler;
+  if (!(SAMPLERS as readonly string[]).includes(samplerRaw)) {
+    throw new ObservabilityConfigError(ENV.sampler, readEnv(env, ENV.sampler), `one of ${SAMPLERS.join(', ')}`);
+  }
+  const sampler = samplerRaw as SamplerName;
+
+  const argRaw = readEnv(env, ENV.samplerArg);
+  let samplerRatio: number = DEFAULTS.samplerRatio;
+  if (argRaw !== undefined && sampler.endsWith('traceidratio')) {
+    samplerRatio = Number(argRaw);
+    if (!Number.isFinite(samplerRatio) || samplerRatio < 0 || samplerRatio > 1) {
+      throw new ObservabilityConfigError(ENV.samplerArg, argRaw, 'a number from 0 to 1 (the fraction of traces sampled)');
+    }
+  }
+
+  const endpoint = readUrl(env, ENV.otlpEndpoint);
+  const tracesEndpoint = readUrl(env, ENV.otlpTracesEndpoint);
+  const tracesUrl = tracesEndpoint ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
+
+  const exporterRaw = readEnv(env, ENV.tracesExporter)?.toLowerCase();
+  let exporter: TracesExporterName;
+  if (exporterRaw === undefined) {
+    exporter = tracesUrl ? 'otlp' : 'none';
+  } else if ((EXPORTERS as readonly string[]).includes(exporterRaw)) {
+    exporter = exporterRaw as TracesExporterName;
+  } else {
+    throw new ObservabilityConfigError(ENV.tracesExporter, exporterRaw, `one of ${EXPORTERS.join(', ')}`);
+  }
+
+  return {
+    disabled,
+    serviceName: readEnv(env, ENV.serviceName),
+    serviceVersion: readEnv(env, ENV.serviceVersion),
+    environment: readEnv(env, ENV.environment),
+    sampler,
+    samplerRatio,
+    exporter,
+    tracesUrl,
+    sdkMetrics: readEnv(env, ENV.metricsExporter) !== undefined,
+    sdkLogs: readEnv(env, ENV.logsExporter) !== undefined,
+  };
+}
+
+function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = readEnv(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ObservabilityConfigError(name, raw, 'true or false');
+}
+
+function readUrl(env: Env, name: string): string | undefined {
+  const raw = readEnv(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ObservabilityConfigError(name, raw, 'an absolute http(s) URL such as http://127.0.0.1:4318');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ObservabilityConfigError(name, raw, 'an absolute http(s) URL such as http://127.0.0.1:4318');
+  }
+  return raw;
+}

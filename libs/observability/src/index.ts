@@ -1,0 +1,25 @@
+/**
+ * nestjs-observability: traces, correlated logs and request context for NestJS,
+ * in one OpenTelemetry pipeline. Start the pipeline with the preload
+ * (`node --require nestjs-observability/register`), import `ObservabilityModule`.
+ */
+export { ObservabilityModule } from './observability.module';
+export type {
+  HttpOptions,
+  LogFormat,
+  LoggingOptions,
+  LogLevel,
+  ObservabilityModuleOptions,
+  RedactionOptions,
+  RedactionPattern,
+  TracingOptions,
+} from './config/options.interface';
+export { ObservabilityConfigError, ObservabilityError } from './observability.errors';
+export { RequestContextService } from './context/request-context.service';
+export type { RequestContext } from './context/request-context';
+export { TracingService } from './tracing/tracing.service';
+export { Traced, type TracedOptions } from './tracing/traced.decorator';
+export type { SpanOptions } from './tracing/span-runner';
+export { Scrubber, type ScrubberPolicy } from './logging/scrubber';
+/** nestjs-pino's `Logger` (Nest's `LoggerService`), bound to this module's pino: `app.useLogger(app.get(ObservabilityLogger))`. */
+export { Logger as ObservabilityLogger, PinoLogger } from 'nestjs-pino';

@@ -1,0 +1,25 @@
+import { Inject, Injectable, Scope } from '@nestjs/common';
+import { PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { PINO } from '../observability.constants';
+import type { PinoHandle } from './pino.factory';
+
+/**
+ * nestjs-pino's `PinoLogger`, bound to this application's pino instance rather
+ * than nestjs-pino's process-wide root, so that two applications in one
+ * process (tests, a hybrid app) never write to each other's destination.
+ * Inject it as `PinoLogger`.
+ */
+@Injectable({ scope: Scope.TRANSIENT })
+export class ObservabilityPinoLogger extends PinoLogger {
+  private readonly instance: Logger;
+
+  constructor(@Inject(PARAMS_PROVIDER_TOKEN) params: Params, @Inject(PINO) handle: PinoHandle) {
+    super(params);
+    this.instance = handle.logger;
+  }
+
+  override get logger(): Logger {
+    return this.instance;
+  }
+}

@@ -1,0 +1,80 @@
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { ResolvedObservabilityOptions } from '../config/options.interface';
+import type { RequestContextService } from '../context/request-context.service';
+import type { Scrubber } from './scrubber';
+
+/** A pino logger and what must be flushed when the application stops. */
+export interface PinoHandle {
+  readonly logger: Logger;
+  /** Writes out buffered lines; safe to call more than once. */
+  flush(): void;
+}
+
+/**
+ * Builds the application's pino logger: JSON lines with `time`, `level` (label),
+ * `service`, `environment`, `version`, `msg`, `context`, and `trace_id`,
+ * `span_id`, `request_id` of the active span and request; every record and
+ * message goes through the scrubber.
+ */
+export function createPino(options: ResolvedObservabilityOptions, requestContext: RequestContextService, scrubber: Scrubber): PinoHandle {
+  const { logging } = options;
+  const loggerOptions: LoggerOptions = {
+    level: logging.enabled ? logging.level : 'silent',
+    messageKey: 'msg',
+    base: { service: options.serviceName, environment: options.environment, version: options.serviceVersion },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (record) => (scrubber.enabled ? scrubber.scrub(record) : record),
+    },
+    hooks: {
+      logMethod(args, method) {
+        if (scrubber.enabled) {
+          for (let i = 0; i < args.length; i++) {
+            const arg: unknown = args[i];
+            if (typeof arg === 'string') (args as unknown[])[i] = scrubber.scrubString(arg);
+          }
+        }
+        return method.apply(this, args);
+      },
+    },
+    mixin(record) {
+      // The request line carries its own ids: it is written after the request's context ended.
+      // (pino merges the record into the returned object, so it must be a fresh one.)
+      if ((record as { request_id?: unknown }).request_id !== undefined) return {};
+      const spanContext = trace.getSpan(context.active())?.spanContext();
+      const requestId = requestContext.requestId;
+      if (spanContext && isSpanContextValid(spanContext)) {
+        return { trace_id: spanContext.traceId, span_id: spanContext.spanId, request_id: requestId };
+      }
+      return requestId === undefined ? {} : { request_id: requestId };
+    },
+  };
+
+  const destination = createDestination(logging.format, logging.destination);
+  const logger = pino(loggerOptions, destination);
+  return {
+    logger,
+    flush() {
+      const flushable = destination as { flushSync?: () => void };
+      try {
+        flushable.flushSync?.();
+      } catch {
+        // Not ready yet (nothing written) or already closed: nothing to flush.
+      }
+    },
+  };
+}
+
+function createDestination(format: 'json' | 'pretty', destination: string | DestinationStream | undefined): DestinationStream {
+  if (destination !== undefined && typeof destination !== 'string') return destination;
+  if (format === 'pretty') {
+    // Loaded only when asked for: pino-pretty is for humans at a terminal.
+    const pretty = require('pino-pretty') as (options: object) => DestinationStream;
+    return pretty({ colorize: destination === undefined && process.stdout.isTTY, destination: destination ?? 1, sync: true });
+  }
+  // Asynchronous, buffered writes: no sync I/O on the request path. Buffered
+  // lines are flushed at shutdown (and by sonic-boom at process exit).
+  return pino.destination({ dest: destination ?? 1, sync: false, minLength: 4096, mkdir: destination !== undefined });
+}

@@ -1,0 +1,73 @@
+import { trace } from '@opentelemetry/api';
+import { ATTR_CODE_FUNCTION, TRACER_NAME, TRACER_VERSION } from './tracing.constants';
+import { runInSpan, type SpanOptions } from './span-runner';
+
+/** Options of {@link Traced}. */
+export type TracedOptions = SpanOptions;
+
+/**
+ * Runs the method in its own span, a child of the active one: sync, async and
+ * Observable-returning methods alike. On throw (or rejection, or an Observable
+ * error) the span gets ERROR status and the exception is recorded; the error is
+ * rethrown unchanged. Metadata set by other decorators (`@Get`, `@MessagePattern`,
+ * guards, Swagger), above or below this one, keeps working.
+ *
+ * On a class, every method of the class is traced.
+ *
+ * @param name span name; default `ClassName.method`
+ * @example
+ * @Injectable()
+ * export class UsersService {
+ *   @Traced()
+ *   async find(id: string) { ... }            // span "UsersService.find"
+ *
+ *   @Traced('users.load', { attributes: { 'db.system.name': 'postgresql' } })
+ *   load() { ... }
+ * }
+ */
+export function Traced(name?: string, options: TracedOptions = {}): MethodDecorator & ClassDecorator {
+  return ((target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (propertyKey === undefined) {
+      traceClass(target as new (...args: unknown[]) => unknown, options);
+      return;
+    }
+    if (!descriptor || typeof descriptor.value !== 'function') return descriptor;
+    const className = (target as { constructor: { name: string } }).constructor.name;
+    descriptor.value = wrapMethod(descriptor.value as (...args: unknown[]) => unknown, name ?? `${className}.${String(propertyKey)}`, options);
+    return descriptor;
+  }) as MethodDecorator & ClassDecorator;
+}
+
+function traceClass(ctor: new (...args: unknown[]) => unknown, options: TracedOptions): void {
+  const proto = ctor.prototype as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(proto)) {
+    if (key === 'constructor') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    // Accessors stay as they are; a method already traced keeps its own name.
+    if (!descriptor || typeof descriptor.value !== 'function' || (descriptor.value as { [TRACED]?: true })[TRACED]) continue;
+    descriptor.value = wrapMethod(descriptor.value as (...args: unknown[]) => unknown, `${ctor.name}.${key}`, options);
+    Object.defineProperty(proto, key, descriptor);
+  }
+}
+
+const TRACED = Symbol('nestjs-observability.traced');
+
+function wrapMethod(original: (...args: unknown[]) => unknown, spanName: string, options: TracedOptions) {
+  // A ProxyTracer: it binds to whichever provider is registered when spans are made.
+  const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  const spanOptions: TracedOptions = {
+    ...options,
+    attributes: { [ATTR_CODE_FUNCTION]: spanName, ...options.attributes },
+  };
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    return runInSpan(tracer, spanName, spanOptions, () => original.apply(this, args));
+  };
+  Object.defineProperty(wrapped, 'name', { value: original.name });
+  Object.defineProperty(wrapped, TRACED, { value: true });
+  // Decorators applied earlier stored metadata on the original function; Nest
+  // reads it from whatever function ends up on the prototype.
+  for (const key of typeof Reflect.getOwnMetadataKeys === 'function' ? Reflect.getOwnMetadataKeys(original) : []) {
+    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapped);
+  }
+  return wrapped;
+}

@@ -1,0 +1,9 @@
+/** Instrumentation scope of every span and metric the library makes. */
+export const TRACER_NAME = 'nestjs-observability';
+// Kept in step with package.json by a unit test.
+export const TRACER_VERSION = '0.1.0';
+
+/** Span attributes the library sets that have no name in `@opentelemetry/semantic-conventions`. */
+export const ATTR_REQUEST_ID = 'http.request.id';
+/** Marks a span made by `@Traced` with the class and method it wraps. */
+export const ATTR_CODE_FUNCTION = 'code.function.name';
