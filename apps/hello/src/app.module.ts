@@ -1,5 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
+import { QuotesController } from './quotes.controller';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
@@ -18,7 +19,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ObservabilityModule.forRoot({ serviceName: 'hello', ...options })],
-      controllers: [HelloController, UsersController],
+      controllers: [HelloController, UsersController, QuotesController],
       providers: [UsersService],
     };
   }

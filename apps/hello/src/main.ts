@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ObservabilityLogger } from 'nestjs-observability';
@@ -17,8 +18,8 @@ async function bootstrap(): Promise<void> {
     : await NestFactory.create(AppModule.register(), { bufferLogs: true });
   app.useLogger(app.get(ObservabilityLogger));
   app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port, process.env.HOST ?? '127.0.0.1');
+  await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
   app.get(ObservabilityLogger).log(`hello app listening on http://127.0.0.1:${port}`, 'Bootstrap');
 }
 

@@ -74,7 +74,8 @@ function createDestination(format: 'json' | 'pretty', destination: string | Dest
     const pretty = require('pino-pretty') as (options: object) => DestinationStream;
     return pretty({ colorize: destination === undefined && process.stdout.isTTY, destination: destination ?? 1, sync: true });
   }
-  // Asynchronous, buffered writes: no sync I/O on the request path. Buffered
-  // lines are flushed at shutdown (and by sonic-boom at process exit).
-  return pino.destination({ dest: destination ?? 1, sync: false, minLength: 4096, mkdir: destination !== undefined });
+  // Asynchronous writes: no sync I/O on the request path. Lines written while a
+  // write is in flight are batched into the next one; what is still pending is
+  // flushed at shutdown (and by sonic-boom at process exit).
+  return pino.destination({ dest: destination ?? 1, sync: false, mkdir: destination !== undefined });
 }
