@@ -25,7 +25,7 @@ export class ChildApp {
   readonly lines: string[] = [];
   stderr = '';
   url = '';
-  private exit: Promise<number | null>;
+  private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(private readonly child: ChildProcess) {
     let pending = '';
@@ -36,7 +36,7 @@ export class ChildApp {
       this.lines.push(...parts.filter((l) => l.trim() !== ''));
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
   static async start(options: ChildAppOptions = {}): Promise<ChildApp> {
@@ -81,14 +81,14 @@ export class ChildApp {
     }
   }
 
-  /** SIGTERM, then waits for exit (SIGKILL after `timeoutMs`). Resolves with the exit code. */
-  async stop(timeoutMs = 10_000): Promise<number | null> {
+  /** SIGTERM, then waits for exit (SIGKILL after `timeoutMs`). Resolves with how it exited. */
+  async stop(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-      const code = await this.exit;
+      const exit = await this.exit;
       clearTimeout(timer);
-      return code;
+      return exit;
     }
     return this.exit;
   }

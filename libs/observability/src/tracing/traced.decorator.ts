@@ -53,14 +53,14 @@ function traceClass(ctor: new (...args: unknown[]) => unknown, options: TracedOp
 const TRACED = Symbol('nestjs-observability.traced');
 
 function wrapMethod(original: (...args: unknown[]) => unknown, spanName: string, options: TracedOptions) {
-  // A ProxyTracer: it binds to whichever provider is registered when spans are made.
-  const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
   const spanOptions: TracedOptions = {
     ...options,
     attributes: { [ATTR_CODE_FUNCTION]: spanName, ...options.attributes },
   };
   const wrapped = function (this: unknown, ...args: unknown[]) {
-    return runInSpan(tracer, spanName, spanOptions, () => original.apply(this, args));
+    // Looked up per call, not at decoration: a ProxyTracer would stay bound to the
+    // first provider it saw, and providers change (a restarted pipeline, tests).
+    return runInSpan(trace.getTracer(TRACER_NAME, TRACER_VERSION), spanName, spanOptions, () => original.apply(this, args));
   };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, TRACED, { value: true });
