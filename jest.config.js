@@ -21,6 +21,7 @@ module.exports = {
     '^nestjs-observability$': '<rootDir>/libs/observability/src/index.ts',
     '^nestjs-observability/testing$': '<rootDir>/libs/observability/src/testing/index.ts',
   },
+  reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],
   testTimeout: 30_000,
   // Two cores: child-process suites start real servers; more workers only contend.
   maxWorkers: 2,
