@@ -50,3 +50,22 @@ describe('start-up', () => {
     expect(app.stderr).toBe('');
   });
 });
+
+describe('shutdown', () => {
+  it('exports the spans and writes the log lines of the last requests before exiting', async () => {
+    const receiver = await OtlpReceiver.start();
+    // A long batch delay: only the shutdown flush can deliver the span in time.
+    const app = await ChildApp.start({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '60000' } });
+    try {
+      const res = await fetch(`${app.url}/users/9`);
+      const requestId = res.headers.get('x-request-id');
+      await app.stop();
+      const spans = await receiver.waitForSpans((s) => s.some((x) => x.name === 'GET /users/:id'), 2_000);
+      const server = spans.find((x) => x.name === 'GET /users/:id')!;
+      expect(app.records.find((r) => r.msg === 'request completed')).toMatchObject({ request_id: requestId, trace_id: server.traceId });
+    } finally {
+      await app.stop();
+      await receiver.close();
+    }
+  });
+});

@@ -18,6 +18,10 @@ export const ENV = {
   sdkDisabled: 'OTEL_SDK_DISABLED',
   metricsExporter: 'OTEL_METRICS_EXPORTER',
   logsExporter: 'OTEL_LOGS_EXPORTER',
+  bspScheduleDelay: 'OTEL_BSP_SCHEDULE_DELAY',
+  bspMaxQueueSize: 'OTEL_BSP_MAX_QUEUE_SIZE',
+  bspMaxExportBatchSize: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  bspExportTimeout: 'OTEL_BSP_EXPORT_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logFormat: 'LOG_FORMAT',
 } as const;

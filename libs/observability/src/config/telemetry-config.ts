@@ -31,6 +31,8 @@ export interface TelemetryConfig {
   exporter: TracesExporterName;
   /** Full URL spans are posted to, when the exporter is `otlp`. */
   tracesUrl: string | undefined;
+  /** Batch span processor settings: the defaults, or the `OTEL_BSP_*` variables. */
+  batch: { maxQueueSize: number; maxExportBatchSize: number; scheduledDelayMillis: number; exportTimeoutMillis: number };
   /** Whether the user asked for the SDK's own metrics / logs exporters. */
   sdkMetrics: boolean;
   sdkLogs: boolean;
@@ -78,9 +80,23 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
     samplerRatio,
     exporter,
     tracesUrl,
+    batch: {
+      maxQueueSize: positiveInt(env, ENV.bspMaxQueueSize, DEFAULTS.batch.maxQueueSize),
+      maxExportBatchSize: positiveInt(env, ENV.bspMaxExportBatchSize, DEFAULTS.batch.maxExportBatchSize),
+      scheduledDelayMillis: positiveInt(env, ENV.bspScheduleDelay, DEFAULTS.batch.scheduledDelayMillis),
+      exportTimeoutMillis: positiveInt(env, ENV.bspExportTimeout, DEFAULTS.batch.exportTimeoutMillis),
+    },
     sdkMetrics: readEnv(env, ENV.metricsExporter) !== undefined,
     sdkLogs: readEnv(env, ENV.logsExporter) !== undefined,
   };
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = readEnv(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ObservabilityConfigError(name, raw, 'a positive whole number');
+  return value;
 }
 
 function parseBoolean(env: Env, name: string, fallback: boolean): boolean {

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { type Attributes, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -145,7 +145,8 @@ export class HttpObserver {
       state.otelContext = trace.setSpan(parent, span);
     }
     res[STATE] = state;
-    res.once('close', this.onClose);
+    // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
+    res.on('close', this.onClose);
     this.requestContext.enter(state, callListener, undefined, listener, server, req, res);
   }
 
@@ -201,7 +202,9 @@ export class HttpObserver {
       span.end();
     }
     if (this.requestLog) {
-      const spanContext = span?.spanContext();
+      const candidate = span?.spanContext();
+      // A disabled pipeline hands out invalid (all-zero) ids: those are not worth a field.
+      const spanContext = candidate && isSpanContextValid(candidate) ? candidate : undefined;
       this.logger.info(
         {
           request_id: state.requestId,

@@ -68,12 +68,12 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
 }
 
 function createDestination(format: 'json' | 'pretty', destination: string | DestinationStream | undefined): DestinationStream {
-  if (destination !== undefined && typeof destination !== 'string') return destination;
   if (format === 'pretty') {
     // Loaded only when asked for: pino-pretty is for humans at a terminal.
     const pretty = require('pino-pretty') as (options: object) => DestinationStream;
-    return pretty({ colorize: destination === undefined && process.stdout.isTTY, destination: destination ?? 1, sync: true });
+    return pretty({ colorize: destination === undefined && process.stdout.isTTY === true, destination: destination ?? 1, sync: true });
   }
+  if (destination !== undefined && typeof destination !== 'string') return destination;
   // Asynchronous writes: no sync I/O on the request path. Lines written while a
   // write is in flight are batched into the next one; what is still pending is
   // flushed at shutdown (and by sonic-boom at process exit).

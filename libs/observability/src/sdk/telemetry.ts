@@ -177,8 +177,8 @@ function createExportProcessor(config: TelemetryConfig): SpanProcessor | undefin
   const exporter =
     config.exporter === 'console'
       ? new ConsoleSpanExporter()
-      : new OTLPTraceExporter({ url: config.tracesUrl, timeoutMillis: DEFAULTS.batch.exportTimeoutMillis });
-  return new BatchSpanProcessor(exporter, DEFAULTS.batch);
+      : new OTLPTraceExporter({ url: config.tracesUrl, timeoutMillis: config.batch.exportTimeoutMillis });
+  return new BatchSpanProcessor(exporter, config.batch);
 }
 
 /**
