@@ -9,6 +9,7 @@ export type {
   LogFormat,
   LoggingOptions,
   LogLevel,
+  MetricsOptions,
   ObservabilityModuleOptions,
   RedactionOptions,
   RedactionPattern,
@@ -21,5 +22,14 @@ export { TracingService } from './tracing/tracing.service';
 export { Traced, type TracedOptions } from './tracing/traced.decorator';
 export type { SpanOptions } from './tracing/span-runner';
 export { Scrubber, type ScrubberPolicy } from './logging/scrubber';
+export {
+  MetricsService,
+  type CounterMetric,
+  type GaugeMetric,
+  type HistogramDefinition,
+  type HistogramMetric,
+  type Labels,
+  type MetricDefinition,
+} from './metrics/metrics.service';
 /** nestjs-pino's `Logger` (Nest's `LoggerService`), bound to this module's pino: `app.useLogger(app.get(ObservabilityLogger))`. */
 export { Logger as ObservabilityLogger, PinoLogger } from 'nestjs-pino';

@@ -3,6 +3,7 @@ import {
   Module,
   type MiddlewareConsumer,
   type NestModule,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
@@ -14,7 +15,13 @@ import { HttpObserver } from './http/http-observer';
 import { ObservabilityPinoLogger } from './logging/pino-logger.service';
 import { createPino, type PinoHandle } from './logging/pino.factory';
 import { Scrubber } from './logging/scrubber';
-import { OPTIONS, PINO, SCRUBBER, TELEMETRY } from './observability.constants';
+import { collectDefaultMetrics, Counter, register as defaultRegistry, Registry } from 'prom-client';
+import { CardinalityGuard } from './metrics/cardinality-guard';
+import { HttpServerMetrics } from './metrics/http-server.metrics';
+import { CARDINALITY_OVERFLOW } from './metrics/metrics.constants';
+import { MetricsEndpoint } from './metrics/metrics.endpoint';
+import { MetricsService } from './metrics/metrics.service';
+import { HTTP_METRICS, METRICS_ENDPOINT, METRICS_GUARD, METRICS_REGISTRY, OPTIONS, PINO, SCRUBBER, TELEMETRY } from './observability.constants';
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableObservabilityModule,
@@ -72,20 +79,73 @@ const FLUSH_TIMEOUT_MS = 5_000;
       useFactory: (pino: PinoHandle) => ({ pinoHttp: { logger: pino.logger }, renameContext: 'context' }),
       inject: [PINO],
     },
+    {
+      provide: METRICS_REGISTRY,
+      useFactory: ({ metrics }: ResolvedObservabilityOptions) => {
+        // One registry per application: two apps in a process never collide.
+        // OpenMetrics-typed so that histograms may carry exemplars.
+        // (prom-client's typings omit the constructor's content-type parameter.)
+        const registry = new (Registry as unknown as new (contentType: string) => Registry)(Registry.OPENMETRICS_CONTENT_TYPE);
+        if (metrics.enabled && metrics.runtime) collectDefaultMetrics({ register: registry, prefix: metrics.prefix });
+        return registry;
+      },
+      inject: [OPTIONS],
+    },
+    {
+      provide: METRICS_GUARD,
+      useFactory: ({ metrics }: ResolvedObservabilityOptions, registry: Registry, pino: PinoHandle) => {
+        const overflow = new Counter({
+          name: CARDINALITY_OVERFLOW,
+          help: 'Observations moved to the __overflow__ series because a metric reached its label-set cap.',
+          labelNames: ['metric'],
+          registers: [registry],
+        });
+        return new CardinalityGuard(
+          metrics.maxLabelSets,
+          (metric) => overflow.inc({ metric }),
+          (metric, limit) =>
+            pino.logger.warn(
+              { metric, limit },
+              `nestjs-observability: metric "${metric}" reached ${limit} label sets; further new label sets are counted in its "__overflow__" series. Use lower-cardinality labels or raise metrics.maxLabelSets.`,
+            ),
+        );
+      },
+      inject: [OPTIONS, METRICS_REGISTRY, PINO],
+    },
+    {
+      provide: HTTP_METRICS,
+      useFactory: ({ metrics }: ResolvedObservabilityOptions, registry: Registry, guard: CardinalityGuard) =>
+        metrics.enabled && metrics.http ? new HttpServerMetrics(registry, guard, metrics.exemplars) : null,
+      inject: [OPTIONS, METRICS_REGISTRY, METRICS_GUARD],
+    },
+    {
+      provide: METRICS_ENDPOINT,
+      // The default registry is served too: metrics declared with @willsoto/nestjs-prometheus live there.
+      useFactory: ({ metrics }: ResolvedObservabilityOptions, registry: Registry, pino: PinoHandle) =>
+        metrics.enabled ? new MetricsEndpoint(metrics, [registry, defaultRegistry], pino.logger) : null,
+      inject: [OPTIONS, METRICS_REGISTRY, PINO],
+    },
+    MetricsService,
     { provide: PinoLogger, useClass: ObservabilityPinoLogger },
     Logger,
     TracingService,
     HttpObserver,
   ],
-  exports: [TracingService, RequestContextService, Logger, PinoLogger, PARAMS_PROVIDER_TOKEN],
+  exports: [TracingService, RequestContextService, MetricsService, Logger, PinoLogger, PARAMS_PROVIDER_TOKEN],
 })
-export class ObservabilityModule extends ConfigurableObservabilityModule implements NestModule, OnApplicationShutdown {
+export class ObservabilityModule extends ConfigurableObservabilityModule implements NestModule, OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     private readonly httpObserver: HttpObserver,
     @Inject(PINO) private readonly pino: PinoHandle,
     @Optional() @Inject(TELEMETRY) private readonly telemetry: Telemetry | null,
+    @Inject(METRICS_ENDPOINT) private readonly metricsEndpoint: MetricsEndpoint | null,
   ) {
     super();
+  }
+
+  /** Opens the separate metrics port, when one is configured. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.metricsEndpoint?.listen();
   }
 
   /** Options are validated when the application is created; bad ones stop it with one message. */
@@ -108,6 +168,7 @@ export class ObservabilityModule extends ConfigurableObservabilityModule impleme
 
   /** Exports every finished span and writes out buffered log lines. */
   async onApplicationShutdown(): Promise<void> {
+    await this.metricsEndpoint?.close();
     if (this.telemetry) {
       const flushed = await this.telemetry.shutdown(FLUSH_TIMEOUT_MS);
       if (!flushed) this.pino.logger.warn(`nestjs-observability: spans not exported within ${FLUSH_TIMEOUT_MS} ms at shutdown`);

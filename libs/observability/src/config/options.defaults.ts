@@ -13,6 +13,9 @@ export const DEFAULTS = {
   /** Paths no pillar observes: health probes and the scrape endpoint. */
   ignorePaths: ['/health', '/metrics'] as readonly string[],
   redactionCensor: '[REDACTED]',
+  metricsPath: '/metrics',
+  metricsHost: '0.0.0.0',
+  maxLabelSets: 1000,
   /** Sized for sustained load: at 10k spans/s a 2 s stall of the collector loses nothing. */
   batch: {
     maxQueueSize: 32_768,

@@ -32,8 +32,34 @@ export interface ObservabilityModuleOptions {
   tracing?: TracingOptions | boolean;
   /** Structured logs through pino. `false` switches logging off. @default true */
   logging?: LoggingOptions | boolean;
+  /** Prometheus metrics: HTTP RED metrics, runtime metrics, `MetricsService`, `/metrics`. @default true */
+  metrics?: MetricsOptions | boolean;
   /** The scrubber applied to logs, span attributes and error reports. @default true */
   redaction?: RedactionOptions | boolean;
+}
+
+/** Metrics options. */
+export interface MetricsOptions {
+  /** @default true */
+  enabled?: boolean;
+  /** Path of the scrape endpoint. It is served before Nest's router: global guards do not apply. @default '/metrics' */
+  path?: string;
+  /** Serve the endpoint on its own port instead of the application's (0 picks a free one). @default the application's port */
+  port?: number;
+  /** Address the separate port binds to. @default '0.0.0.0' */
+  host?: string;
+  /** Protect the endpoint: a bearer token, or basic credentials. @default none */
+  auth?: { bearerToken: string } | { username: string; password: string };
+  /** `http_server_request_duration_seconds` and `http_server_active_requests`. @default true */
+  http?: boolean;
+  /** prom-client's process and runtime metrics (CPU, memory, event-loop delay, GC). @default true */
+  runtime?: boolean;
+  /** Prefix of the runtime metric names (`myapp_` → `myapp_process_cpu_seconds_total`). @default '' */
+  prefix?: string;
+  /** Label sets per metric before observations go to the `__overflow__` series. @default 1000 */
+  maxLabelSets?: number;
+  /** Exemplars (`trace_id`, `span_id`) on histogram buckets observed inside a sampled span. @default true */
+  exemplars?: boolean;
 }
 
 /** Options of the per-request hook shared by every pillar. */
@@ -116,6 +142,18 @@ export interface ResolvedObservabilityOptions {
     format: LogFormat;
     requestLog: boolean;
     destination: string | DestinationStream | undefined;
+  };
+  metrics: {
+    enabled: boolean;
+    path: string;
+    port: number | undefined;
+    host: string;
+    auth: { bearerToken: string } | { username: string; password: string } | undefined;
+    http: boolean;
+    runtime: boolean;
+    prefix: string;
+    maxLabelSets: number;
+    exemplars: boolean;
   };
   redaction: { enabled: boolean; keys: string[]; patterns: RedactionPattern[]; censor: string };
 }

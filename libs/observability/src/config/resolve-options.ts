@@ -11,7 +11,7 @@ import type {
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
-const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'redaction', 'isGlobal'];
+const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'metrics', 'redaction', 'isGlobal'];
 
 /**
  * The one place options are validated and merged with env and defaults:
@@ -32,6 +32,7 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
   const tracing = section(o.tracing, 'tracing');
   const logging = section(o.logging, 'logging');
   const redaction = section(o.redaction, 'redaction');
+  const metrics = section(o.metrics, 'metrics');
   const http = o.http ?? {};
 
   const level = pickEnum<LogLevel>(logging.level, 'logging.level', readEnv(env, ENV.logLevel)?.toLowerCase(), ENV.logLevel, LOG_LEVELS, DEFAULTS.logLevel);
@@ -60,6 +61,31 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
     throw new ObservabilityConfigError('logging.destination', destination, 'a file path or a stream with a write() method');
   }
 
+  const metricsPath = metrics.path ?? DEFAULTS.metricsPath;
+  if (typeof metricsPath !== 'string' || !/^\/[\w./-]*$/.test(metricsPath)) {
+    throw new ObservabilityConfigError('metrics.path', metricsPath, 'a path starting with "/"');
+  }
+  const port = metrics.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new ObservabilityConfigError('metrics.port', port, 'a port number from 0 to 65535');
+  }
+  const maxLabelSets = metrics.maxLabelSets ?? DEFAULTS.maxLabelSets;
+  if (!Number.isInteger(maxLabelSets) || maxLabelSets < 1) {
+    throw new ObservabilityConfigError('metrics.maxLabelSets', maxLabelSets, 'a whole number of at least 1');
+  }
+  const prefix = metrics.prefix ?? '';
+  if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
+    throw new ObservabilityConfigError('metrics.prefix', prefix, 'a metric name prefix of letters, digits, "_" and ":" (not starting with a digit)');
+  }
+  const auth = metrics.auth;
+  if (
+    auth !== undefined &&
+    !(typeof (auth as { bearerToken?: unknown }).bearerToken === 'string' && (auth as { bearerToken: string }).bearerToken.length > 0) &&
+    !(typeof (auth as { username?: unknown }).username === 'string' && typeof (auth as { password?: unknown }).password === 'string')
+  ) {
+    throw new ObservabilityConfigError('metrics.auth', '[given]', '{ bearerToken } or { username, password } with non-empty strings');
+  }
+
   return {
     serviceName: text(o.serviceName, 'serviceName') ?? readEnv(env, ENV.serviceName) ?? DEFAULTS.serviceName,
     serviceVersion: text(o.serviceVersion, 'serviceVersion') ?? readEnv(env, ENV.serviceVersion) ?? DEFAULTS.serviceVersion,
@@ -72,6 +98,18 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
       format,
       requestLog: flag(logging.requestLog, 'logging.requestLog'),
       destination,
+    },
+    metrics: {
+      enabled: flag(metrics.enabled, 'metrics.enabled'),
+      path: metricsPath,
+      port,
+      host: text(metrics.host, 'metrics.host') ?? DEFAULTS.metricsHost,
+      auth,
+      http: flag(metrics.http, 'metrics.http'),
+      runtime: flag(metrics.runtime, 'metrics.runtime'),
+      prefix,
+      maxLabelSets,
+      exemplars: flag(metrics.exemplars, 'metrics.exemplars'),
     },
     redaction: {
       enabled: flag(redaction.enabled, 'redaction.enabled'),

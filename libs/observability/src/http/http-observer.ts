@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { type Attributes, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -24,7 +24,10 @@ import { RequestState } from '../context/request-context';
 import { RequestContextService } from '../context/request-context.service';
 import type { PinoHandle } from '../logging/pino.factory';
 import type { Scrubber } from '../logging/scrubber';
-import { OPTIONS, PINO, SCRUBBER } from '../observability.constants';
+import type { HttpServerMetrics } from '../metrics/http-server.metrics';
+import type { MetricsEndpoint } from '../metrics/metrics.endpoint';
+import { UNMATCHED_ROUTE } from '../metrics/metrics.constants';
+import { HTTP_METRICS, METRICS_ENDPOINT, OPTIONS, PINO, SCRUBBER } from '../observability.constants';
 import { ATTR_REQUEST_ID, TRACER_NAME, TRACER_VERSION } from '../tracing/tracing.constants';
 
 /** The per-request state rides on the response object, the one thing every later stage can reach. */
@@ -55,6 +58,8 @@ export class HttpObserver {
   private readonly requestIdHeader: string;
   private readonly isIgnored: (path: string) => boolean;
   private readonly onClose: (this: ObservedResponse) => void;
+  /** The scrape endpoint, when it is served on the application's port. */
+  private readonly scrapes: MetricsEndpoint | null;
 
   constructor(
     @Inject(OPTIONS) private readonly options: ResolvedObservabilityOptions,
@@ -62,7 +67,10 @@ export class HttpObserver {
     private readonly requestContext: RequestContextService,
     @Inject(PINO) pino: PinoHandle,
     @Inject(SCRUBBER) private readonly scrubber: Scrubber,
+    @Inject(HTTP_METRICS) private readonly metrics: HttpServerMetrics | null,
+    @Inject(METRICS_ENDPOINT) endpoint: MetricsEndpoint | null,
   ) {
+    this.scrapes = endpoint?.onApplicationPort ? endpoint : null;
     this.logger = pino.logger;
     this.tracing = options.tracing.enabled;
     this.requestLog = options.logging.enabled && options.logging.requestLog;
@@ -77,7 +85,7 @@ export class HttpObserver {
 
   /** Whether any pillar needs the per-request hook. */
   get active(): boolean {
-    return this.tracing || this.options.logging.enabled;
+    return this.tracing || this.options.logging.enabled || this.metrics !== null || this.scrapes !== null;
   }
 
   /**
@@ -125,6 +133,10 @@ export class HttpObserver {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
+    if (this.scrapes !== null && rawPath === this.scrapes.path) {
+      this.scrapes.serve(req, res);
+      return;
+    }
     if (this.isIgnored(rawPath)) {
       listener.call(server, req, res);
       return;
@@ -144,6 +156,7 @@ export class HttpObserver {
       state.span = span;
       state.otelContext = trace.setSpan(parent, span);
     }
+    if (this.metrics !== null) this.metrics.active++;
     res[STATE] = state;
     // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
     res.on('close', this.onClose);
@@ -201,10 +214,23 @@ export class HttpObserver {
       }
       span.end();
     }
+    const candidate = span?.spanContext();
+    // A disabled pipeline hands out invalid (all-zero) ids: those are not worth a field.
+    const spanContext = candidate && isSpanContextValid(candidate) ? candidate : undefined;
+    const metrics = this.metrics;
+    if (metrics !== null) {
+      metrics.active--;
+      const sampled = spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
+      metrics.record(
+        methodLabel(state.method),
+        route ?? UNMATCHED_ROUTE,
+        status,
+        durationMs / 1000,
+        sampled ? spanContext.traceId : undefined,
+        sampled ? spanContext.spanId : undefined,
+      );
+    }
     if (this.requestLog) {
-      const candidate = span?.spanContext();
-      // A disabled pipeline hands out invalid (all-zero) ids: those are not worth a field.
-      const spanContext = candidate && isSpanContextValid(candidate) ? candidate : undefined;
       this.logger.info(
         {
           request_id: state.requestId,
@@ -229,6 +255,11 @@ export class HttpObserver {
  */
 function callListener(listener: RequestListener, server: Server, req: IncomingMessage, res: ServerResponse): void {
   Reflect.apply(listener, server, [req, res]);
+}
+
+/** `http_request_method` label: the method, or `_OTHER` for one the conventions do not name. */
+function methodLabel(method: string | undefined): string {
+  return method && KNOWN_METHODS.has(method) ? method : '_OTHER';
 }
 
 /** Span names per the HTTP conventions: `GET`, or `HTTP` for a method they do not name. */

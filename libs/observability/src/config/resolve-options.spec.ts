@@ -1,0 +1,222 @@
+import { ObservabilityConfigError, ObservabilityError } from '../observability.errors';
+import type { ObservabilityModuleOptions } from './options.interface';
+import { resolveOptions } from './resolve-options';
+
+/** Options that are not well typed on purpose: what a JavaScript caller or a bad config file could pass. */
+const untyped = (options: Record<string, unknown>) => options as ObservabilityModuleOptions;
+
+describe('resolveOptions', () => {
+  describe('defaults', () => {
+    it('fills every field when neither options nor env say anything', () => {
+      expect(resolveOptions(undefined, {})).toEqual({
+        serviceName: 'unknown_service:node',
+        serviceVersion: 'unknown',
+        environment: 'development',
+        http: { ignorePaths: ['/health', '/metrics'], requestIdHeader: 'x-request-id' },
+        tracing: { enabled: true },
+        logging: { enabled: true, level: 'info', format: 'json', requestLog: true, destination: undefined },
+        redaction: { enabled: true, keys: [], patterns: [], censor: '[REDACTED]' },
+      });
+    });
+
+    it('treats an empty options object like no options', () => {
+      expect(resolveOptions({}, {})).toEqual(resolveOptions(undefined, {}));
+    });
+
+    it('gives each call its own ignorePaths array, so one app cannot change the default of another', () => {
+      const first = resolveOptions({}, {});
+      first.http.ignorePaths.push('/changed');
+      expect(resolveOptions({}, {}).http.ignorePaths).toEqual(['/health', '/metrics']);
+    });
+
+    it('treats blank environment variables as unset', () => {
+      const resolved = resolveOptions({}, { OTEL_SERVICE_NAME: '   ', LOG_LEVEL: '', LOG_FORMAT: ' ' });
+      expect(resolved.serviceName).toBe('unknown_service:node');
+      expect(resolved.logging.level).toBe('info');
+      expect(resolved.logging.format).toBe('json');
+    });
+  });
+
+  describe('environment', () => {
+    const env = {
+      OTEL_SERVICE_NAME: 'orders',
+      SERVICE_VERSION: '2.3.4',
+      DEPLOYMENT_ENVIRONMENT: 'production',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'pretty',
+    };
+
+    it('takes service name, version, environment, log level and format from env when options leave them out', () => {
+      const resolved = resolveOptions({}, env);
+      expect({
+        serviceName: resolved.serviceName,
+        serviceVersion: resolved.serviceVersion,
+        environment: resolved.environment,
+        level: resolved.logging.level,
+        format: resolved.logging.format,
+      }).toEqual({ serviceName: 'orders', serviceVersion: '2.3.4', environment: 'production', level: 'debug', format: 'pretty' });
+    });
+
+    it('accepts LOG_LEVEL and LOG_FORMAT in any case and with surrounding spaces', () => {
+      const resolved = resolveOptions({}, { LOG_LEVEL: ' WARN ', LOG_FORMAT: 'JSON' });
+      expect(resolved.logging.level).toBe('warn');
+      expect(resolved.logging.format).toBe('json');
+    });
+
+    it('lets explicit options win over env', () => {
+      const resolved = resolveOptions(
+        {
+          serviceName: 'billing',
+          serviceVersion: '9.9.9',
+          environment: 'staging',
+          logging: { level: 'error', format: 'json' },
+        },
+        env,
+      );
+      expect({
+        serviceName: resolved.serviceName,
+        serviceVersion: resolved.serviceVersion,
+        environment: resolved.environment,
+        level: resolved.logging.level,
+        format: resolved.logging.format,
+      }).toEqual({ serviceName: 'billing', serviceVersion: '9.9.9', environment: 'staging', level: 'error', format: 'json' });
+    });
+
+    it('does not validate an env value that an explicit option overrides', () => {
+      expect(resolveOptions({ logging: { level: 'warn' } }, { LOG_LEVEL: 'loud' }).logging.level).toBe('warn');
+    });
+  });
+
+  describe('switches and sections', () => {
+    it('switches tracing off with tracing: false and leaves the other pillars on', () => {
+      const resolved = resolveOptions({ tracing: false }, {});
+      expect(resolved.tracing).toEqual({ enabled: false });
+      expect(resolved.logging.enabled).toBe(true);
+      expect(resolved.redaction.enabled).toBe(true);
+    });
+
+    it('switches logging off with logging: false and keeps the level and format defaults', () => {
+      const resolved = resolveOptions({ logging: false }, {});
+      expect(resolved.logging).toEqual({ enabled: false, level: 'info', format: 'json', requestLog: true, destination: undefined });
+      expect(resolved.tracing.enabled).toBe(true);
+    });
+
+    it('switches redaction off with redaction: false', () => {
+      expect(resolveOptions({ redaction: false }, {}).redaction.enabled).toBe(false);
+    });
+
+    it('treats true like an empty section', () => {
+      expect(resolveOptions({ tracing: true, logging: true, redaction: true }, {})).toEqual(resolveOptions({}, {}));
+    });
+
+    it('switches a pillar off with { enabled: false } as well', () => {
+      const resolved = resolveOptions({ tracing: { enabled: false }, logging: { enabled: false, requestLog: false } }, {});
+      expect(resolved.tracing.enabled).toBe(false);
+      expect(resolved.logging.enabled).toBe(false);
+      expect(resolved.logging.requestLog).toBe(false);
+    });
+
+    it('keeps http, redaction and destination settings that were given', () => {
+      const destination = { write: () => undefined };
+      const patterns = [{ name: 'iban', pattern: /\bDE\d{20}\b/g }];
+      const resolved = resolveOptions(
+        {
+          http: { ignorePaths: ['/ready', /^\/internal\//], requestIdHeader: 'X-Correlation-ID' },
+          logging: { destination },
+          redaction: { keys: ['pin'], patterns, censor: '***' },
+        },
+        {},
+      );
+      expect(resolved.http).toEqual({ ignorePaths: ['/ready', /^\/internal\//], requestIdHeader: 'x-correlation-id' });
+      expect(resolved.logging.destination).toBe(destination);
+      expect(resolved.redaction).toEqual({ enabled: true, keys: ['pin'], patterns, censor: '***' });
+    });
+
+    it('accepts the isGlobal extra of the module', () => {
+      expect(() => resolveOptions(untyped({ isGlobal: false }), {})).not.toThrow();
+    });
+  });
+
+  describe('invalid values', () => {
+    it('rejects LOG_LEVEL=loud with the exact message naming the variable, the value and the accepted levels', () => {
+      expect(() => resolveOptions({}, { LOG_LEVEL: 'loud' })).toThrow(
+        new ObservabilityConfigError('LOG_LEVEL', 'loud', 'one of fatal, error, warn, info, debug, trace, silent'),
+      );
+      expect(() => resolveOptions({}, { LOG_LEVEL: 'loud' })).toThrow(
+        'Invalid LOG_LEVEL: "loud". Expected one of fatal, error, warn, info, debug, trace, silent. ' +
+          'Fix or unset the environment variable LOG_LEVEL.',
+      );
+    });
+
+    it("rejects logging.level 'loud' with the exact message naming the option, the value and the accepted levels", () => {
+      expect(() => resolveOptions(untyped({ logging: { level: 'loud' } }), {})).toThrow(
+        'Invalid logging.level: "loud". Expected one of fatal, error, warn, info, debug, trace, silent. ' +
+          'Fix the "logging.level" option passed to ObservabilityModule.forRoot().',
+      );
+    });
+
+    it('rejects LOG_FORMAT=xml with the exact message', () => {
+      expect(() => resolveOptions({}, { LOG_FORMAT: 'xml' })).toThrow(
+        'Invalid LOG_FORMAT: "xml". Expected one of json, pretty. Fix or unset the environment variable LOG_FORMAT.',
+      );
+    });
+
+    it('rejects an unknown top-level option, naming it, its value and the known options', () => {
+      expect(() => resolveOptions(untyped({ serviceNmae: 'orders' }), {})).toThrow(
+        'Invalid serviceNmae: "orders". Expected one of the options serviceName, serviceVersion, environment, http, ' +
+          'tracing, logging, redaction, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
+      );
+    });
+
+    it('calls an unknown upper-case key an option, not an environment variable', () => {
+      // A user who copies OTEL_SERVICE_NAME into the options object must be told to fix the option.
+      expect(() => resolveOptions(untyped({ OTEL_SERVICE_NAME: 'orders' }), {})).toThrow(
+        'Fix the "OTEL_SERVICE_NAME" option passed to ObservabilityModule.forRoot().',
+      );
+    });
+
+    it('rejects an ignorePaths entry that does not start with "/", showing the value and the accepted shape', () => {
+      expect(() => resolveOptions({ http: { ignorePaths: ['/ready', 'health'] } }, {})).toThrow(
+        'Invalid http.ignorePaths: ["/ready","health"]. Expected an array of paths starting with "/" or RegExps. ' +
+          'Fix the "http.ignorePaths" option passed to ObservabilityModule.forRoot().',
+      );
+    });
+
+    it('rejects a redaction pattern without the g flag, naming the option and what is accepted', () => {
+      expect(() => resolveOptions({ redaction: { patterns: [{ name: 'pin', pattern: /\d{4}/ }] } }, {})).toThrow(
+        /^Invalid redaction\.patterns: .*Expected an array of \{ name, pattern \} with global RegExps \(the g flag\)\. Fix the "redaction\.patterns" option/,
+      );
+    });
+
+    it('shows the offending non-global RegExp in the redaction.patterns message', () => {
+      // JSON.stringify turns a RegExp nested in the array into {}, which hides which pattern is wrong.
+      expect(() => resolveOptions({ redaction: { patterns: [{ name: 'pin', pattern: /\d{4}/ }] } }, {})).toThrow('/\\d{4}/');
+    });
+
+    it('rejects an http.requestIdHeader with a space', () => {
+      expect(() => resolveOptions({ http: { requestIdHeader: 'x request id' } }, {})).toThrow(
+        'Invalid http.requestIdHeader: "x request id". Expected a header name of letters, digits and dashes. ' +
+          'Fix the "http.requestIdHeader" option passed to ObservabilityModule.forRoot().',
+      );
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['a non-object options value', { tracing: 'yes' }, 'Invalid tracing: "yes". Expected true, false or an options object.'],
+      ['an empty service name', { serviceName: '  ' }, 'Invalid serviceName: "  ". Expected a non-empty string.'],
+      ['a non-boolean enabled flag', { logging: { enabled: 'no' } }, 'Invalid logging.enabled: "no". Expected true or false.'],
+      ['an empty redaction key', { redaction: { keys: ['pin', ''] } }, 'Invalid redaction.keys: ["pin",""]. Expected an array of non-empty key names.'],
+      ['a destination without write()', { logging: { destination: 42 } }, 'Invalid logging.destination: 42. Expected a file path or a stream with a write() method.'],
+      ['an empty censor', { redaction: { censor: '' } }, 'Invalid redaction.censor: "". Expected a non-empty string.'],
+    ])('rejects %s', (_case, options, message) => {
+      expect(() => resolveOptions(untyped(options), {})).toThrow(message);
+    });
+
+    it('throws ObservabilityConfigError (an ObservabilityError) that carries source, value and accepted', () => {
+      expect(() => resolveOptions({}, { LOG_FORMAT: 'xml' })).toThrow(ObservabilityConfigError);
+      expect(() => resolveOptions({}, { LOG_FORMAT: 'xml' })).toThrow(ObservabilityError);
+      expect(() => resolveOptions({}, { LOG_FORMAT: 'xml' })).toThrow(
+        expect.objectContaining({ name: 'ObservabilityConfigError', source: 'LOG_FORMAT', value: 'xml', accepted: 'one of json, pretty' }),
+      );
+    });
+  });
+});
