@@ -16,7 +16,17 @@ module.exports = {
   testEnvironment: 'node',
   rootDir: __dirname,
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-  transform: { '^.+\\.ts$': swc },
+  // The OTLP exporter loads `http` with a dynamic import(), which Jest's CommonJS
+  // runtime cannot run without --experimental-vm-modules
+  // (open-telemetry/opentelemetry-js#6035); compiling that one package turns it into require().
+  transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/)'],
+  transform: {
+    '^.+\\.ts$': swc,
+    '/node_modules/@opentelemetry/otlp-exporter-base/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+  },
   moduleNameMapper: {
     '^nestjs-observability$': '<rootDir>/libs/observability/src/index.ts',
     '^nestjs-observability/testing$': '<rootDir>/libs/observability/src/testing/index.ts',
