@@ -15,7 +15,8 @@ import { HttpObserver } from './http/http-observer';
 import { ObservabilityPinoLogger } from './logging/pino-logger.service';
 import { createPino, type PinoHandle } from './logging/pino.factory';
 import { Scrubber } from './logging/scrubber';
-import { collectDefaultMetrics, Counter, register as defaultRegistry, Registry } from 'prom-client';
+import { Counter, register as defaultRegistry, Registry } from 'prom-client';
+import { registerRuntimeMetrics } from './metrics/runtime.metrics';
 import { CardinalityGuard } from './metrics/cardinality-guard';
 import { HttpServerMetrics } from './metrics/http-server.metrics';
 import { CARDINALITY_OVERFLOW } from './metrics/metrics.constants';
@@ -86,7 +87,7 @@ const FLUSH_TIMEOUT_MS = 5_000;
         // OpenMetrics-typed so that histograms may carry exemplars.
         // (prom-client's typings omit the constructor's content-type parameter.)
         const registry = new (Registry as unknown as new (contentType: string) => Registry)(Registry.OPENMETRICS_CONTENT_TYPE);
-        if (metrics.enabled && metrics.runtime) collectDefaultMetrics({ register: registry, prefix: metrics.prefix });
+        if (metrics.enabled && metrics.runtime) registerRuntimeMetrics(registry, metrics.prefix);
         return registry;
       },
       inject: [OPTIONS],

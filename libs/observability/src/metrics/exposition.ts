@@ -41,7 +41,7 @@ function renderMetric(metric: MetricObjectWithValues<Value>, openMetrics: boolea
   for (const value of metric.values) {
     let name = value.metricName ?? metric.name;
     if (openMetrics && type === 'counter' && value.metricName === undefined) name = `${family}_total`;
-    const labels = formatLabels({ ...value.sharedLabels, ...value.labels });
+    const labels = formatLabels(orderLabels({ ...value.sharedLabels, ...value.labels }));
     let line = `${name}${labels} ${formatNumber(value.value)}`;
     const exemplar = value.exemplar;
     if (openMetrics && exemplar && Object.keys(exemplar.labelSet).length > 0) {
@@ -51,6 +51,13 @@ function renderMetric(metric: MetricObjectWithValues<Value>, openMetrics: boolea
     lines.push(line);
   }
   return lines.join('\n');
+}
+
+/** `le` and `quantile` last, as Prometheus' own clients write them. */
+function orderLabels(labels: Record<string, string | number | undefined>): Record<string, string | number | undefined> {
+  if (!('le' in labels) && !('quantile' in labels)) return labels;
+  const { le, quantile, ...rest } = labels;
+  return { ...rest, ...(quantile !== undefined ? { quantile } : {}), ...(le !== undefined ? { le } : {}) };
 }
 
 function formatLabels(labels: Record<string, string | number | undefined>): string {
