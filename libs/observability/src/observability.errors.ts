@@ -18,15 +18,17 @@ export class ObservabilityConfigError extends ObservabilityError {
    * @param source the option path (`logging.level`) or variable (`LOG_LEVEL`)
    * @param value the value that was given
    * @param accepted what would have been accepted
+   * @param kind whether `source` is an option or an environment variable
    */
   constructor(
     readonly source: string,
     readonly value: unknown,
     readonly accepted: string,
+    readonly kind: 'option' | 'env' = 'option',
   ) {
     super(
       `Invalid ${source}: ${formatValue(value)}. Expected ${accepted}. ` +
-        (source === source.toUpperCase()
+        (kind === 'env'
           ? `Fix or unset the environment variable ${source}.`
           : `Fix the "${source}" option passed to ObservabilityModule.forRoot().`),
     );
@@ -36,8 +38,10 @@ export class ObservabilityConfigError extends ObservabilityError {
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value instanceof RegExp) return String(value);
+  if (value === undefined) return 'undefined';
   try {
-    return JSON.stringify(value) ?? String(value);
+    // RegExps would print as {}: show their source, so the bad one can be found.
+    return JSON.stringify(value, (_key, v: unknown) => (v instanceof RegExp ? String(v) : v)) ?? String(value);
   } catch {
     return String(value);
   }

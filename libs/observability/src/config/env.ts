@@ -1,6 +1,6 @@
 /**
  * The one place that reads environment variables. Everything here is plain
- * strings; parsing and validation live in `validate.ts`.
+ * strings; parsing and validation live in `resolve-options.ts` and `telemetry-config.ts`.
  */
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -15,6 +15,18 @@ describe('resolveOptions', () => {
         http: { ignorePaths: ['/health', '/metrics'], requestIdHeader: 'x-request-id' },
         tracing: { enabled: true },
         logging: { enabled: true, level: 'info', format: 'json', requestLog: true, destination: undefined },
+        metrics: {
+          enabled: true,
+          path: '/metrics',
+          port: undefined,
+          host: '0.0.0.0',
+          auth: undefined,
+          http: true,
+          runtime: true,
+          prefix: '',
+          maxLabelSets: 1000,
+          exemplars: true,
+        },
         redaction: { enabled: true, keys: [], patterns: [], censor: '[REDACTED]' },
       });
     });
@@ -101,12 +113,18 @@ describe('resolveOptions', () => {
       expect(resolved.tracing.enabled).toBe(true);
     });
 
+    it('switches metrics off with metrics: false and leaves the other pillars on', () => {
+      const resolved = resolveOptions({ metrics: false }, {});
+      expect(resolved.metrics.enabled).toBe(false);
+      expect([resolved.tracing.enabled, resolved.logging.enabled]).toEqual([true, true]);
+    });
+
     it('switches redaction off with redaction: false', () => {
       expect(resolveOptions({ redaction: false }, {}).redaction.enabled).toBe(false);
     });
 
     it('treats true like an empty section', () => {
-      expect(resolveOptions({ tracing: true, logging: true, redaction: true }, {})).toEqual(resolveOptions({}, {}));
+      expect(resolveOptions({ tracing: true, logging: true, metrics: true, redaction: true }, {})).toEqual(resolveOptions({}, {}));
     });
 
     it('switches a pillar off with { enabled: false } as well', () => {
@@ -140,7 +158,7 @@ describe('resolveOptions', () => {
   describe('invalid values', () => {
     it('rejects LOG_LEVEL=loud with the exact message naming the variable, the value and the accepted levels', () => {
       expect(() => resolveOptions({}, { LOG_LEVEL: 'loud' })).toThrow(
-        new ObservabilityConfigError('LOG_LEVEL', 'loud', 'one of fatal, error, warn, info, debug, trace, silent'),
+        new ObservabilityConfigError('LOG_LEVEL', 'loud', 'one of fatal, error, warn, info, debug, trace, silent', 'env'),
       );
       expect(() => resolveOptions({}, { LOG_LEVEL: 'loud' })).toThrow(
         'Invalid LOG_LEVEL: "loud". Expected one of fatal, error, warn, info, debug, trace, silent. ' +
@@ -164,7 +182,7 @@ describe('resolveOptions', () => {
     it('rejects an unknown top-level option, naming it, its value and the known options', () => {
       expect(() => resolveOptions(untyped({ serviceNmae: 'orders' }), {})).toThrow(
         'Invalid serviceNmae: "orders". Expected one of the options serviceName, serviceVersion, environment, http, ' +
-          'tracing, logging, redaction, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
+          'tracing, logging, metrics, redaction, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
       );
     });
 
@@ -184,7 +202,8 @@ describe('resolveOptions', () => {
 
     it('rejects a redaction pattern without the g flag, naming the option and what is accepted', () => {
       expect(() => resolveOptions({ redaction: { patterns: [{ name: 'pin', pattern: /\d{4}/ }] } }, {})).toThrow(
-        /^Invalid redaction\.patterns: .*Expected an array of \{ name, pattern \} with global RegExps \(the g flag\)\. Fix the "redaction\.patterns" option/,
+        'Invalid redaction.patterns[0].pattern: /\\d{4}/. Expected a RegExp with the g flag, such as /\\d{4}/g. ' +
+          'Fix the "redaction.patterns[0].pattern" option passed to ObservabilityModule.forRoot().',
       );
     });
 

@@ -35,8 +35,8 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
   const metrics = section(o.metrics, 'metrics');
   const http = o.http ?? {};
 
-  const level = pickEnum<LogLevel>(logging.level, 'logging.level', readEnv(env, ENV.logLevel)?.toLowerCase(), ENV.logLevel, LOG_LEVELS, DEFAULTS.logLevel);
-  const format = pickEnum<LogFormat>(logging.format, 'logging.format', readEnv(env, ENV.logFormat)?.toLowerCase(), ENV.logFormat, LOG_FORMATS, DEFAULTS.logFormat);
+  const level = pickEnum<LogLevel>(logging.level, 'logging.level', readEnv(env, ENV.logLevel), ENV.logLevel, LOG_LEVELS, DEFAULTS.logLevel);
+  const format = pickEnum<LogFormat>(logging.format, 'logging.format', readEnv(env, ENV.logFormat), ENV.logFormat, LOG_FORMATS, DEFAULTS.logFormat);
 
   const requestIdHeader = http.requestIdHeader ?? DEFAULTS.requestIdHeader;
   if (typeof requestIdHeader !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestIdHeader)) {
@@ -52,9 +52,15 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
     throw new ObservabilityConfigError('redaction.keys', keys, 'an array of non-empty key names');
   }
   const patterns: RedactionPattern[] = redaction.patterns ?? [];
-  if (!Array.isArray(patterns) || !patterns.every((p) => typeof p?.name === 'string' && p.pattern instanceof RegExp && p.pattern.global)) {
+  if (!Array.isArray(patterns)) {
     throw new ObservabilityConfigError('redaction.patterns', patterns, 'an array of { name, pattern } with global RegExps (the g flag)');
   }
+  patterns.forEach((p, i) => {
+    if (typeof p?.name !== 'string' || p.name === '') throw new ObservabilityConfigError(`redaction.patterns[${i}].name`, p?.name, 'a non-empty string');
+    if (!(p.pattern instanceof RegExp) || !p.pattern.global) {
+      throw new ObservabilityConfigError(`redaction.patterns[${i}].pattern`, p.pattern, 'a RegExp with the g flag, such as /\\d{4}/g');
+    }
+  });
 
   const destination = logging.destination;
   if (destination !== undefined && typeof destination !== 'string' && typeof destination?.write !== 'function') {
@@ -80,8 +86,8 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
   const auth = metrics.auth;
   if (
     auth !== undefined &&
-    !(typeof (auth as { bearerToken?: unknown }).bearerToken === 'string' && (auth as { bearerToken: string }).bearerToken.length > 0) &&
-    !(typeof (auth as { username?: unknown }).username === 'string' && typeof (auth as { password?: unknown }).password === 'string')
+    !nonEmpty((auth as { bearerToken?: unknown }).bearerToken) &&
+    !(nonEmpty((auth as { username?: unknown }).username) && nonEmpty((auth as { password?: unknown }).password))
   ) {
     throw new ObservabilityConfigError('metrics.auth', '[given]', '{ bearerToken } or { username, password } with non-empty strings');
   }
@@ -120,6 +126,10 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
   };
 }
 
+function nonEmpty(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0;
+}
+
 /** `true`/`undefined` → `{}`, `false` → `{ enabled: false }`, an object stays. */
 function section<T extends { enabled?: boolean }>(value: T | boolean | undefined, name: string): T {
   if (value === undefined || value === true) return {} as T;
@@ -155,8 +165,10 @@ function pickEnum<T extends string>(
     return option;
   }
   if (envValue !== undefined) {
-    if (!accepted.includes(envValue as T)) throw new ObservabilityConfigError(envName, envValue, `one of ${accepted.join(', ')}`);
-    return envValue as T;
+    // Case-insensitive (LOG_LEVEL=WARN), but the message shows the value as given.
+    const lower = envValue.toLowerCase() as T;
+    if (!accepted.includes(lower)) throw new ObservabilityConfigError(envName, envValue, `one of ${accepted.join(', ')}`, 'env');
+    return lower;
   }
   return fallback;
 }

@@ -44,7 +44,7 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
 
   const samplerRaw = readEnv(env, ENV.sampler)?.toLowerCase() ?? DEFAULTS.sampler;
   if (!(SAMPLERS as readonly string[]).includes(samplerRaw)) {
-    throw new ObservabilityConfigError(ENV.sampler, readEnv(env, ENV.sampler), `one of ${SAMPLERS.join(', ')}`);
+    throw new ObservabilityConfigError(ENV.sampler, readEnv(env, ENV.sampler), `one of ${SAMPLERS.join(', ')}`, 'env');
   }
   const sampler = samplerRaw as SamplerName;
 
@@ -53,7 +53,7 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
   if (argRaw !== undefined && sampler.endsWith('traceidratio')) {
     samplerRatio = Number(argRaw);
     if (!Number.isFinite(samplerRatio) || samplerRatio < 0 || samplerRatio > 1) {
-      throw new ObservabilityConfigError(ENV.samplerArg, argRaw, 'a number from 0 to 1 (the fraction of traces sampled)');
+      throw new ObservabilityConfigError(ENV.samplerArg, argRaw, 'a number from 0 to 1 (the fraction of traces sampled)', 'env');
     }
   }
 
@@ -68,7 +68,7 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
   } else if ((EXPORTERS as readonly string[]).includes(exporterRaw)) {
     exporter = exporterRaw as TracesExporterName;
   } else {
-    throw new ObservabilityConfigError(ENV.tracesExporter, exporterRaw, `one of ${EXPORTERS.join(', ')}`);
+    throw new ObservabilityConfigError(ENV.tracesExporter, exporterRaw, `one of ${EXPORTERS.join(', ')}`, 'env');
   }
 
   return {
@@ -95,7 +95,7 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   const raw = readEnv(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new ObservabilityConfigError(name, raw, 'a positive whole number');
+  if (!Number.isInteger(value) || value <= 0) throw new ObservabilityConfigError(name, raw, 'a positive whole number', 'env');
   return value;
 }
 
@@ -104,7 +104,7 @@ function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
-  throw new ObservabilityConfigError(name, raw, 'true or false');
+  throw new ObservabilityConfigError(name, raw, 'true or false', 'env');
 }
 
 function readUrl(env: Env, name: string): string | undefined {
@@ -114,10 +114,10 @@ function readUrl(env: Env, name: string): string | undefined {
   try {
     url = new URL(raw);
   } catch {
-    throw new ObservabilityConfigError(name, raw, 'an absolute http(s) URL such as http://127.0.0.1:4318');
+    throw new ObservabilityConfigError(name, raw, 'an absolute http(s) URL such as http://127.0.0.1:4318', 'env');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ObservabilityConfigError(name, raw, 'an absolute http(s) URL such as http://127.0.0.1:4318');
+    throw new ObservabilityConfigError(name, raw, 'an absolute http(s) URL such as http://127.0.0.1:4318', 'env');
   }
   return raw;
 }

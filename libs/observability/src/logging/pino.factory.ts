@@ -31,9 +31,16 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
     hooks: {
       logMethod(args, method) {
         if (scrubber.enabled) {
-          for (let i = 0; i < args.length; i++) {
-            const arg: unknown = args[i];
-            if (typeof arg === 'string') (args as unknown[])[i] = scrubber.scrubString(arg);
+          const list = args as unknown[];
+          const first = list[0];
+          // pino copies an error's raw message into `msg` when none is given.
+          if (first instanceof Error && typeof list[1] !== 'string') list.splice(1, 0, first.message);
+          for (let i = 0; i < list.length; i++) {
+            const arg = list[i];
+            if (typeof arg === 'string') list[i] = scrubber.scrubString(arg);
+            // Objects after the first are interpolated into the message (%j, %o): scrub them too.
+            // The first one is the record, scrubbed by the log formatter.
+            else if (i > 0 && typeof arg === 'object' && arg !== null) list[i] = scrubber.scrub(arg);
           }
         }
         return method.apply(this, args);

@@ -14,11 +14,16 @@ const DEFAULT_KEY_FRAGMENTS = [
   'credential',
 ] as const;
 
-/** Built-in value patterns: bearer/basic credentials, JWTs, card numbers, e-mail addresses. */
+/**
+ * Built-in value patterns: bearer/basic credentials, JWTs, card numbers, e-mail
+ * addresses. They are scanned as one alternation (one pass per string), so each
+ * is written to be correct under the shared `g` flag, case spelled out where it matters.
+ */
 const DEFAULT_PATTERNS: RedactionPattern[] = [
-  { name: 'credential', pattern: /\b(?:Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi },
+  { name: 'credential', pattern: /\b(?:[Bb]earer|[Bb]asic|BEARER|BASIC)\s+[A-Za-z0-9\-._~+/]+=*/g },
   { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/g },
-  { name: 'card', pattern: /\b\d(?:[ -]?\d){12,18}\b/g },
+  // Runs of 13+ digits, optionally grouped by spaces or dashes; which part is a card is decided by `cardWindow`.
+  { name: 'card', pattern: /\b\d(?:[ -]?\d){12,}\b/g },
   { name: 'email', pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g },
 ];
 
@@ -49,6 +54,8 @@ export class Scrubber {
   private readonly fragments: readonly string[];
   private readonly combined: RegExp;
   private readonly names: readonly string[];
+  /** User patterns keep their own flags (`s`, `u`, case), so they run one by one after the built-ins. */
+  private readonly custom: readonly { pattern: RegExp; censor: string }[];
   /** Per pattern: `[REDACTED:email]`, so a reader knows what was there. */
   private readonly patternCensors: readonly string[];
   /** What a sensitive key's value is replaced with. */
@@ -59,14 +66,14 @@ export class Scrubber {
     this.enabled = policy.enabled;
     this.censor = policy.censor;
     this.fragments = [...DEFAULT_KEY_FRAGMENTS, ...policy.keys.map(normalizeKey)];
-    const patterns = [...DEFAULT_PATTERNS, ...policy.patterns];
-    this.names = patterns.map((p) => p.name);
-    this.patternCensors = this.names.map((name) =>
-      this.censor.endsWith(']') ? `${this.censor.slice(0, -1)}:${name}]` : this.censor,
-    );
-    // One alternation scans a string once, whatever the number of patterns.
-    const flags = patterns.some((p) => p.pattern.ignoreCase) ? 'gi' : 'g';
-    this.combined = new RegExp(patterns.map((p) => `(${stripGroups(p.pattern.source)})`).join('|'), flags);
+    const label = (name: string) => (this.censor.endsWith(']') ? `${this.censor.slice(0, -1)}:${name}]` : this.censor);
+    this.names = DEFAULT_PATTERNS.map((p) => p.name);
+    this.patternCensors = this.names.map(label);
+    this.combined = new RegExp(DEFAULT_PATTERNS.map((p) => `(${stripGroups(p.pattern.source)})`).join('|'), 'g');
+    this.custom = policy.patterns.map((p) => ({
+      pattern: p.pattern.global ? new RegExp(p.pattern.source, p.pattern.flags) : new RegExp(p.pattern.source, `${p.pattern.flags}g`),
+      censor: label(p.name),
+    }));
   }
 
   /** The policy with nothing but the built-in keys and patterns. */
@@ -89,14 +96,24 @@ export class Scrubber {
 
   /** Replaces every value pattern found in the string. */
   scrubString(value: string): string {
-    if (!this.enabled || value.length < MIN_PATTERN_LENGTH) return value;
-    this.combined.lastIndex = 0;
-    if (!this.combined.test(value)) return value;
-    return value.replace(this.combined, (match: string, ...groups: unknown[]) => {
-      const index = groups.findIndex((g, i) => i < this.names.length && g !== undefined);
-      if (this.names[index] === 'card' && !luhn(match)) return match;
-      return this.patternCensors[index] ?? this.censor;
-    });
+    if (!this.enabled) return value;
+    let out = value;
+    if (value.length >= MIN_PATTERN_LENGTH) {
+      this.combined.lastIndex = 0;
+      if (this.combined.test(value)) {
+        out = value.replace(this.combined, (match: string, ...groups: unknown[]) => {
+          const index = groups.findIndex((g, i) => i < this.names.length && g !== undefined);
+          if (this.names[index] !== 'card') return this.patternCensors[index] ?? this.censor;
+          const card = cardWindow(match);
+          return card ? `${match.slice(0, card.start)}${this.patternCensors[index]}${match.slice(card.end)}` : match;
+        });
+      }
+    }
+    for (const { pattern, censor } of this.custom) {
+      pattern.lastIndex = 0;
+      out = out.replace(pattern, censor);
+    }
+    return out;
   }
 
   /**
@@ -120,7 +137,8 @@ export class Scrubber {
         const rawValue = pair.slice(eq + 1);
         const decoded = safeDecode(rawValue);
         const scrubbed = this.scrubString(decoded);
-        return scrubbed === decoded ? pair : `${rawKey}=${scrubbed}`;
+        // Re-encoded: a decoded `&` or `=` must not read as another parameter.
+        return scrubbed === decoded ? pair : `${rawKey}=${encodeURIComponent(scrubbed).replace(/%5B/g, '[').replace(/%5D/g, ']').replace(/%3A/g, ':')}`;
       })
       .join('&');
   }
@@ -139,9 +157,13 @@ export class Scrubber {
     if (depth >= MAX_DEPTH) return '[Truncated]';
     if (Array.isArray(value)) return value.map((v) => this.walk(v, depth + 1));
     if (value instanceof Error) {
-      const out: Record<string, unknown> = { type: value.name, message: this.scrubString(value.message) };
-      if (value.stack) out.stack = this.scrubString(value.stack);
+      // Same prototype, so that `instanceof` and the constructor name (pino's
+      // `err.type`) survive; only the copy's text is scrubbed.
+      const out = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
       this.copyEntries(value, out, depth);
+      Object.defineProperty(out, 'message', { value: this.scrubString(value.message), enumerable: false, writable: true, configurable: true });
+      if (value.stack) Object.defineProperty(out, 'stack', { value: this.scrubString(value.stack), enumerable: false, writable: true, configurable: true });
+      if ('cause' in value && value.cause !== undefined) out.cause = this.walk(value.cause, depth + 1);
       return out;
     }
     if (value instanceof Date || Buffer.isBuffer(value)) return value;
@@ -173,6 +195,31 @@ function safeDecode(value: string): string {
   } catch {
     return value;
   }
+}
+
+/**
+ * The part of a digit run that is a card number, if any: a single group of
+ * 13–19 digits, or consecutive groups of 3–6 digits (4-4-4-4, 4-6-5) adding up
+ * to 13–19, that passes the Luhn check. So `4111 1111 1111 1111 123` (card and
+ * CVV) is caught, while a UUID's long groups or an order id failing Luhn are kept.
+ */
+function cardWindow(run: string): { start: number; end: number } | undefined {
+  const groups: { start: number; end: number }[] = [];
+  const re = /\d+/g;
+  for (let m = re.exec(run); m !== null; m = re.exec(run)) groups.push({ start: m.index, end: m.index + m[0].length });
+  for (let i = 0; i < groups.length; i++) {
+    const single = groups[i].end - groups[i].start;
+    if (single >= 13 && single <= 19 && luhn(run.slice(groups[i].start, groups[i].end))) return groups[i];
+    let digits = 0;
+    for (let j = i; j < groups.length; j++) {
+      const size = groups[j].end - groups[j].start;
+      if (size < 3 || size > 6) break;
+      digits += size;
+      if (digits > 19) break;
+      if (j > i && digits >= 13 && luhn(run.slice(groups[i].start, groups[j].end))) return { start: groups[i].start, end: groups[j].end };
+    }
+  }
+  return undefined;
 }
 
 /** Card numbers pass the Luhn check; other long digit runs (ids, timestamps) are kept. */

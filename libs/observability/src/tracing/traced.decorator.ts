@@ -32,7 +32,8 @@ export function Traced(name?: string, options: TracedOptions = {}): MethodDecora
       return;
     }
     if (!descriptor || typeof descriptor.value !== 'function') return descriptor;
-    const className = (target as { constructor: { name: string } }).constructor.name;
+    // A static method's target is the class itself; an instance method's, its prototype.
+    const className = typeof target === 'function' ? target.name : (target as { constructor: { name: string } }).constructor.name;
     descriptor.value = wrapMethod(descriptor.value as (...args: unknown[]) => unknown, name ?? `${className}.${String(propertyKey)}`, options);
     return descriptor;
   }) as MethodDecorator & ClassDecorator;
