@@ -267,3 +267,40 @@ describe('MetricsService definitions', () => {
     }
   });
 });
+
+describe('@Traced({ metric: true })', () => {
+  @Injectable()
+  class CheckoutService {
+    @Traced('checkout', { metric: true })
+    async checkout(fail: boolean): Promise<string> {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (fail) throw new TypeError('card declined');
+      return 'ok';
+    }
+  }
+
+  it('records a duration histogram and an error count with low-cardinality labels, per application', async () => {
+    const tracing = useInMemoryTracing();
+    const opts = { serviceName: 'checkout', logging: false as const };
+    const a = await bootstrapApp('express', { imports: [ObservabilityModule.forRoot(opts)], providers: [CheckoutService] });
+    const b = await bootstrapApp('express', { imports: [ObservabilityModule.forRoot(opts)], providers: [CheckoutService] });
+    try {
+      const service = a.get(CheckoutService);
+      await service.checkout(false);
+      await service.checkout(false);
+      await expect(service.checkout(true)).rejects.toThrow('card declined');
+      const s = samples((await request(a.getHttpServer()).get('/metrics')).text);
+      expect(s.get('traced_operation_duration_seconds_count{operation="checkout",outcome="ok"}')).toBe(2);
+      expect(s.get('traced_operation_duration_seconds_count{operation="checkout",outcome="error"}')).toBe(1);
+      expect(s.get('traced_operation_errors_total{operation="checkout",error_type="TypeError"}')).toBe(1);
+      // The spans are there too: one annotation, both signals.
+      expect(tracing.spans().filter((sp) => sp.name === 'checkout')).toHaveLength(3);
+      // The other application's registry saw none of it.
+      expect((await request(b.getHttpServer()).get('/metrics')).text).not.toContain('operation="checkout"');
+    } finally {
+      await a.close();
+      await b.close();
+      await tracing.shutdown();
+    }
+  });
+});

@@ -238,13 +238,14 @@ describe('switching pillars off', () => {
     const tracing = useInMemoryTracing();
     const logs = new LogCapture();
     const app = await bootstrapApp('express', {
-      imports: [ObservabilityModule.forRoot({ tracing: false, logging: { enabled: false, destination: logs } })],
+      imports: [ObservabilityModule.forRoot({ tracing: false, metrics: false, logging: { enabled: false, destination: logs } })],
       controllers: [PlainController],
     });
     try {
       const res = await request(app.getHttpServer()).get('/plain').expect(200);
       expect(res.headers['x-request-id']).toBeUndefined();
       expect(app.getHttpServer().listeners('request')).toHaveLength(1);
+      await request(app.getHttpServer()).get('/metrics').expect(404);
       expect(tracing.spans()).toEqual([]);
       expect(logs.lines).toEqual([]);
     } finally {

@@ -5,9 +5,12 @@ import {
   type NestModule,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
   Optional,
 } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { Logger, PARAMS_PROVIDER_TOKEN, PinoLogger } from 'nestjs-pino';
+import { attachTracedMetrics } from './metrics/traced-metrics';
 import { resolveOptions } from './config/resolve-options';
 import type { ResolvedObservabilityOptions } from './config/options.interface';
 import { RequestContextService } from './context/request-context.service';
@@ -49,6 +52,7 @@ const FLUSH_TIMEOUT_MS = 5_000;
  * app.useLogger(app.get(ObservabilityLogger));
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: OPTIONS,
@@ -134,14 +138,25 @@ const FLUSH_TIMEOUT_MS = 5_000;
   ],
   exports: [TracingService, RequestContextService, MetricsService, Logger, PinoLogger, PARAMS_PROVIDER_TOKEN],
 })
-export class ObservabilityModule extends ConfigurableObservabilityModule implements NestModule, OnApplicationBootstrap, OnApplicationShutdown {
+export class ObservabilityModule
+  extends ConfigurableObservabilityModule
+  implements NestModule, OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly metrics: MetricsService,
+    @Inject(OPTIONS) private readonly options: ResolvedObservabilityOptions,
     private readonly httpObserver: HttpObserver,
     @Inject(PINO) private readonly pino: PinoHandle,
     @Optional() @Inject(TELEMETRY) private readonly telemetry: Telemetry | null,
     @Inject(METRICS_ENDPOINT) private readonly metricsEndpoint: MetricsEndpoint | null,
   ) {
     super();
+  }
+
+  /** Hands `@Traced({ metric: true })` classes this application's recorder. */
+  onModuleInit(): void {
+    if (this.options.metrics.enabled) attachTracedMetrics(this.discovery, this.metrics);
   }
 
   /** Opens the separate metrics port, when one is configured. */

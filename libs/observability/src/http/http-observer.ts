@@ -58,6 +58,8 @@ export class HttpObserver {
   private readonly requestIdHeader: string;
   private readonly isIgnored: (path: string) => boolean;
   private readonly onClose: (this: ObservedResponse) => void;
+  /** Whether requests get a request id and a context (tracing or logging is on). */
+  private readonly contextual: boolean;
   /** The scrape endpoint, when it is served on the application's port. */
   private readonly scrapes: MetricsEndpoint | null;
 
@@ -74,6 +76,7 @@ export class HttpObserver {
     this.logger = pino.logger;
     this.tracing = options.tracing.enabled;
     this.requestLog = options.logging.enabled && options.logging.requestLog;
+    this.contextual = this.tracing || options.logging.enabled;
     this.requestIdHeader = options.http.requestIdHeader;
     this.isIgnored = ignoreMatcher(options.http.ignorePaths);
     const observer = this;
@@ -138,7 +141,16 @@ export class HttpObserver {
       return;
     }
     if (this.isIgnored(rawPath)) {
-      listener.call(server, req, res);
+      callListener(listener, server, req, res);
+      return;
+    }
+    if (!this.contextual) {
+      // Metrics only: no request id, no context to enter, just the timing.
+      const state = new RequestState('', req.method, rawPath, performance.now());
+      this.metrics!.active++;
+      res[STATE] = state;
+      res.on('close', this.onClose);
+      callListener(listener, server, req, res);
       return;
     }
     const incomingId = req.headers[this.requestIdHeader];

@@ -20,36 +20,42 @@ export function recordError(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
 }
 
+/** Called once when the traced work ends, before its span ends; `failed` with the error. */
+export type EndHook = (failed: boolean, error: unknown) => void;
+
 /**
  * Runs `fn` in a new active span and ends the span when the work ends: at
  * return for a plain value, when a promise settles, when an Observable
  * completes, errors or is unsubscribed. Errors are recorded and rethrown.
  */
-export function runInSpan<T>(tracer: Tracer, name: string, options: SpanOptions, fn: (span: Span) => T): T {
+export function runInSpan<T>(tracer: Tracer, name: string, options: SpanOptions, fn: (span: Span) => T, onEnd?: EndHook): T {
   return tracer.startActiveSpan(name, options, (span) => {
+    const finish = (failed: boolean, error?: unknown) => {
+      if (failed) recordError(span, error);
+      onEnd?.(failed, error);
+      span.end();
+    };
     let result: T;
     try {
       result = fn(span);
     } catch (error) {
-      recordError(span, error);
-      span.end();
+      finish(true, error);
       throw error;
     }
     if (result instanceof Promise || isThenable(result)) {
       return (result as PromiseLike<unknown>).then(
         (value) => {
-          span.end();
+          finish(false);
           return value;
         },
         (error: unknown) => {
-          recordError(span, error);
-          span.end();
+          finish(true, error);
           throw error;
         },
       ) as T;
     }
-    if (isObservable(result)) return endWithObservable(span, result) as T;
-    span.end();
+    if (isObservable(result)) return endWithObservable(span, result, finish) as T;
+    finish(false);
     return result;
   });
 }
@@ -59,33 +65,32 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** The span lasts as long as the subscription; values are emitted in the span's context. */
-function endWithObservable<V>(span: Span, source: Observable<V>): Observable<V> {
+function endWithObservable<V>(span: Span, source: Observable<V>, finish: (failed: boolean, error?: unknown) => void): Observable<V> {
   const spanContext = trace.setSpan(context.active(), span);
   return new Observable<V>((subscriber) => {
     let ended = false;
-    const end = () => {
+    const end = (failed: boolean, error?: unknown) => {
       if (!ended) {
         ended = true;
-        span.end();
+        finish(failed, error);
       }
     };
     const subscription = context.with(spanContext, () =>
       source.subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
-          recordError(span, error);
-          end();
+          end(true, error);
           subscriber.error(error);
         },
         complete: () => {
-          end();
+          end(false);
           subscriber.complete();
         },
       }),
     );
     return () => {
       subscription.unsubscribe();
-      end();
+      end(false);
     };
   });
 }

@@ -3,7 +3,32 @@ import { ATTR_CODE_FUNCTION, TRACER_NAME, TRACER_VERSION } from './tracing.const
 import { runInSpan, type SpanOptions } from './span-runner';
 
 /** Options of {@link Traced}. */
-export type TracedOptions = SpanOptions;
+export interface TracedOptions extends SpanOptions {
+  /**
+   * Also record `traced_operation_duration_seconds{operation, outcome}` and
+   * `traced_operation_errors_total{operation, error_type}` — one annotation,
+   * both signals. Labels are the span name, `ok`/`error` and the error's class:
+   * low-cardinality by construction (span attributes are not copied).
+   * Applies to providers and controllers of an application that imports the module.
+   * @default false
+   */
+  metric?: boolean;
+}
+
+/**
+ * Where `@Traced({ metric: true })` finds its recorder: set by the module on each
+ * provider instance at start-up, so every application records into its own
+ * registry and the decorator keeps no state of its own.
+ * @internal
+ */
+export const TRACED_RECORDER = Symbol.for('nestjs-observability.traced-recorder');
+/** Class metadata: some method of the class asked for metrics. @internal */
+export const TRACED_METRICS = 'nestjs-observability:traced-metrics';
+
+/** Records one traced operation. @internal */
+export interface TracedRecorder {
+  record(operation: string, seconds: number, error: unknown, failed: boolean): void;
+}
 
 /**
  * Runs the method in its own span, a child of the active one: sync, async and
@@ -33,13 +58,16 @@ export function Traced(name?: string, options: TracedOptions = {}): MethodDecora
     }
     if (!descriptor || typeof descriptor.value !== 'function') return descriptor;
     // A static method's target is the class itself; an instance method's, its prototype.
-    const className = typeof target === 'function' ? target.name : (target as { constructor: { name: string } }).constructor.name;
+    const owner = (typeof target === 'function' ? target : (target as { constructor: object }).constructor) as { name: string };
+    const className = owner.name;
+    if (options.metric) markForMetrics(owner);
     descriptor.value = wrapMethod(descriptor.value as (...args: unknown[]) => unknown, name ?? `${className}.${String(propertyKey)}`, options);
     return descriptor;
   }) as MethodDecorator & ClassDecorator;
 }
 
 function traceClass(ctor: new (...args: unknown[]) => unknown, options: TracedOptions): void {
+  if (options.metric) markForMetrics(ctor);
   const proto = ctor.prototype as Record<string, unknown>;
   for (const key of Object.getOwnPropertyNames(proto)) {
     if (key === 'constructor') continue;
@@ -53,15 +81,28 @@ function traceClass(ctor: new (...args: unknown[]) => unknown, options: TracedOp
 
 const TRACED = Symbol('nestjs-observability.traced');
 
+function markForMetrics(owner: object): void {
+  if (typeof Reflect.defineMetadata === 'function') Reflect.defineMetadata(TRACED_METRICS, true, owner);
+}
+
 function wrapMethod(original: (...args: unknown[]) => unknown, spanName: string, options: TracedOptions) {
-  const spanOptions: TracedOptions = {
-    ...options,
+  const { metric, ...rest } = options;
+  const spanOptions: SpanOptions = {
+    ...rest,
     attributes: { [ATTR_CODE_FUNCTION]: spanName, ...options.attributes },
   };
   const wrapped = function (this: unknown, ...args: unknown[]) {
+    const recorder = metric ? (this as { [TRACED_RECORDER]?: TracedRecorder } | undefined)?.[TRACED_RECORDER] : undefined;
+    const start = recorder ? performance.now() : 0;
     // Looked up per call, not at decoration: a ProxyTracer would stay bound to the
     // first provider it saw, and providers change (a restarted pipeline, tests).
-    return runInSpan(trace.getTracer(TRACER_NAME, TRACER_VERSION), spanName, spanOptions, () => original.apply(this, args));
+    return runInSpan(
+      trace.getTracer(TRACER_NAME, TRACER_VERSION),
+      spanName,
+      spanOptions,
+      () => original.apply(this, args),
+      recorder ? (failed, error) => recorder.record(spanName, (performance.now() - start) / 1000, error, failed) : undefined,
+    );
   };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, TRACED, { value: true });
