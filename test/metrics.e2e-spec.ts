@@ -185,6 +185,10 @@ describe.each(ADAPTERS)('metrics with no guard on %s', (adapter) => {
     const late = await seriesCount();
     expect(late).toBe(early);
     expect(early).toBeLessThanOrEqual(methods.length * 2 + 3);
+    const text = (await request(server).get('/metrics')).text;
+    // Methods the conventions do not name share one value; no raw path or query reaches a label.
+    expect(text).toContain('http_request_method="_OTHER"');
+    expect(text).not.toMatch(/PROPFIND|MKCOL|token=|q=0\./);
   }, 120_000);
 
   it('passes promtool check metrics', async () => {
@@ -218,6 +222,38 @@ describe('metrics endpoint options', () => {
     }
   });
 
+  it('protects /metrics with basic credentials when asked', async () => {
+    const app = await bootstrapApp('fastify', {
+      imports: [ObservabilityModule.forRoot({ tracing: false, logging: false, metrics: { auth: { username: 'prom', password: 'pw' } } })],
+      controllers: [PingController],
+    });
+    try {
+      await request(app.getHttpServer()).get('/metrics').expect(401).expect('www-authenticate', 'Basic realm="metrics"');
+      await request(app.getHttpServer()).get('/metrics').auth('prom', 'wrong').expect(401);
+      await request(app.getHttpServer()).get('/metrics').auth('prom', 'pw').expect(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('prefixes runtime metrics and leaves /health out of the RED metrics', async () => {
+    const app = await bootstrapApp('express', {
+      imports: [ObservabilityModule.forRoot({ tracing: false, logging: false, metrics: { prefix: 'shop_' } })],
+      controllers: [PingController],
+    });
+    try {
+      await request(app.getHttpServer()).get('/health').expect(404);
+      await request(app.getHttpServer()).get('/health/ready').expect(404);
+      const text = (await request(app.getHttpServer()).get('/metrics')).text;
+      expect(text).toContain('# TYPE shop_process_cpu_seconds_total counter');
+      expect(text).toContain('# TYPE shop_nodejs_eventloop_lag_seconds gauge');
+      expect(text).not.toContain('\nprocess_cpu_seconds_total');
+      expect(text).not.toContain('http_server_request_duration_seconds_count{');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('serves /metrics on a separate port, and not on the application port', async () => {
     const app = await bootstrapApp('fastify', {
       imports: [ObservabilityModule.forRoot({ tracing: false, logging: false, metrics: { port: 0, host: '127.0.0.1' } })],
@@ -244,6 +280,31 @@ describe('metrics endpoint options', () => {
       await request(app.getHttpServer()).get('/ping').expect(200);
       const text = (await request(app.getHttpServer()).get('/metrics')).text;
       expect(samples(text).get('http_server_request_duration_seconds_count{http_request_method="GET",http_route="/ping",http_response_status_code="200"}')).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('cardinality guard', () => {
+  it('sends label sets past the cap to one __overflow__ series, counts them and warns once', async () => {
+    const logs = new LogCapture();
+    const app = await bootstrapApp('express', {
+      imports: [ObservabilityModule.forRoot({ tracing: false, logging: { destination: logs, requestLog: false }, metrics: { maxLabelSets: 10 } })],
+    });
+    try {
+      const logins = app.get(MetricsService).counter({ name: 'logins_total', help: 'Logins.', labelNames: ['user'] });
+      for (let i = 0; i < 25; i++) logins.inc({ user: `u${i}` });
+      logins.inc({ user: 'u3' });
+      const s = samples((await request(app.getHttpServer()).get('/metrics')).text);
+      const series = [...s.keys()].filter((k) => k.startsWith('logins_total'));
+      expect(series).toHaveLength(11);
+      expect(s.get('logins_total{user="u3"}')).toBe(2);
+      expect(s.get('logins_total{user="__overflow__"}')).toBe(15);
+      expect(s.get('metrics_cardinality_overflow_total{metric="logins_total"}')).toBe(15);
+      const warnings = logs.filter((r) => r.level === 'warn' && r.metric === 'logins_total');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].msg).toContain('reached 10 label sets');
     } finally {
       await app.close();
     }
