@@ -8,7 +8,10 @@ import {
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { ObservabilityExceptionFilter } from './errors/observability-exception.filter';
+import { ProcessErrorHandlers } from './errors/process-errors';
+import { getTelemetry } from './sdk/telemetry';
 import { Logger, PARAMS_PROVIDER_TOKEN, PinoLogger } from 'nestjs-pino';
 import { attachTracedMetrics } from './metrics/traced-metrics';
 import { resolveOptions } from './config/resolve-options';
@@ -131,6 +134,7 @@ const FLUSH_TIMEOUT_MS = 5_000;
       inject: [OPTIONS, METRICS_REGISTRY, PINO],
     },
     MetricsService,
+    { provide: APP_FILTER, useClass: ObservabilityExceptionFilter },
     { provide: PinoLogger, useClass: ObservabilityPinoLogger },
     Logger,
     TracingService,
@@ -154,9 +158,17 @@ export class ObservabilityModule
     super();
   }
 
-  /** Hands `@Traced({ metric: true })` classes this application's recorder. */
+  private processErrors: ProcessErrorHandlers | undefined;
+
+  /** Hands `@Traced({ metric: true })` classes this application's recorder; installs the process error handlers. */
   onModuleInit(): void {
     if (this.options.metrics.enabled) attachTracedMetrics(this.discovery, this.metrics);
+    if (this.options.errors.enabled && this.options.errors.captureUnhandled) {
+      // Sentry reports even when tracing is off in this module: the pipeline may still have it.
+      const telemetry = this.telemetry ?? getTelemetry();
+      this.processErrors = new ProcessErrorHandlers(this.pino, telemetry?.reporter, telemetry?.config.sentry?.flushTimeoutMillis ?? 2_000);
+      this.processErrors.install();
+    }
   }
 
   /** Opens the separate metrics port, when one is configured. */
@@ -184,6 +196,7 @@ export class ObservabilityModule
 
   /** Exports every finished span and writes out buffered log lines. */
   async onApplicationShutdown(): Promise<void> {
+    this.processErrors?.uninstall();
     await this.metricsEndpoint?.close();
     if (this.telemetry) {
       const flushed = await this.telemetry.shutdown(FLUSH_TIMEOUT_MS);

@@ -22,6 +22,10 @@ export const ENV = {
   bspMaxQueueSize: 'OTEL_BSP_MAX_QUEUE_SIZE',
   bspMaxExportBatchSize: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
   bspExportTimeout: 'OTEL_BSP_EXPORT_TIMEOUT',
+  sentryDsn: 'SENTRY_DSN',
+  sentryTracesSampleRate: 'SENTRY_TRACES_SAMPLE_RATE',
+  sentryTracePropagationTargets: 'SENTRY_TRACE_PROPAGATION_TARGETS',
+  sentryFlushTimeout: 'SENTRY_FLUSH_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logFormat: 'LOG_FORMAT',
 } as const;

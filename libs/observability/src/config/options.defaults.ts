@@ -13,6 +13,7 @@ export const DEFAULTS = {
   /** Paths no pillar observes: health probes and the scrape endpoint. */
   ignorePaths: ['/health', '/metrics'] as readonly string[],
   redactionCensor: '[REDACTED]',
+  sentryFlushTimeoutMillis: 2_000,
   metricsPath: '/metrics',
   metricsHost: '0.0.0.0',
   maxLabelSets: 1000,

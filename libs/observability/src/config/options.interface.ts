@@ -34,8 +34,23 @@ export interface ObservabilityModuleOptions {
   logging?: LoggingOptions | boolean;
   /** Prometheus metrics: HTTP RED metrics, runtime metrics, `MetricsService`, `/metrics`. @default true */
   metrics?: MetricsOptions | boolean;
+  /** The global exception filter, error reports and the handlers of errors outside requests. @default true */
+  errors?: ErrorsOptions | boolean;
   /** The scrubber applied to logs, span attributes and error reports. @default true */
   redaction?: RedactionOptions | boolean;
+}
+
+/** Error handling options. Sentry itself is configured by `SENTRY_*` variables (see README). */
+export interface ErrorsOptions {
+  /** The global exception filter. `false` leaves Nest's default handling. @default true */
+  enabled?: boolean;
+  /**
+   * Which statuses are reported (error report, error line, `app_errors_total`).
+   * Unknown errors are always reported. @default every status from 500 to 599
+   */
+  reportStatuses?: number[] | ((status: number) => boolean);
+  /** Log and report unhandled rejections and uncaught exceptions. @default true */
+  captureUnhandled?: boolean;
 }
 
 /** Metrics options. */
@@ -155,5 +170,6 @@ export interface ResolvedObservabilityOptions {
     maxLabelSets: number;
     exemplars: boolean;
   };
+  errors: { enabled: boolean; reportStatuses: (status: number) => boolean; captureUnhandled: boolean };
   redaction: { enabled: boolean; keys: string[]; patterns: RedactionPattern[]; censor: string };
 }

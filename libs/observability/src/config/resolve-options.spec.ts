@@ -27,6 +27,7 @@ describe('resolveOptions', () => {
           maxLabelSets: 1000,
           exemplars: true,
         },
+        errors: { enabled: true, reportStatuses: expect.any(Function), captureUnhandled: true },
         redaction: { enabled: true, keys: [], patterns: [], censor: '[REDACTED]' },
       });
     });

@@ -11,7 +11,7 @@ import type {
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
-const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'metrics', 'redaction', 'isGlobal'];
+const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'metrics', 'errors', 'redaction', 'isGlobal'];
 
 /**
  * The one place options are validated and merged with env and defaults:
@@ -33,6 +33,17 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
   const logging = section(o.logging, 'logging');
   const redaction = section(o.redaction, 'redaction');
   const metrics = section(o.metrics, 'metrics');
+  const errors = section(o.errors, 'errors');
+  const statuses = errors.reportStatuses;
+  let reportStatuses: (status: number) => boolean;
+  if (statuses === undefined) reportStatuses = reportServerErrors;
+  else if (typeof statuses === 'function') reportStatuses = statuses;
+  else if (Array.isArray(statuses) && statuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
+    const set = new Set(statuses);
+    reportStatuses = (status) => set.has(status);
+  } else {
+    throw new ObservabilityConfigError('errors.reportStatuses', statuses, 'an array of HTTP status codes (100-599) or a function (status) => boolean');
+  }
   const http = o.http ?? {};
 
   const level = pickEnum<LogLevel>(logging.level, 'logging.level', readEnv(env, ENV.logLevel), ENV.logLevel, LOG_LEVELS, DEFAULTS.logLevel);
@@ -117,6 +128,11 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
       maxLabelSets,
       exemplars: flag(metrics.exemplars, 'metrics.exemplars'),
     },
+    errors: {
+      enabled: flag(errors.enabled, 'errors.enabled'),
+      reportStatuses,
+      captureUnhandled: flag(errors.captureUnhandled, 'errors.captureUnhandled'),
+    },
     redaction: {
       enabled: flag(redaction.enabled, 'redaction.enabled'),
       keys,
@@ -124,6 +140,11 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
       censor: text(redaction.censor, 'redaction.censor') ?? DEFAULTS.redactionCensor,
     },
   };
+}
+
+/** The default report policy: every 5xx. One function, so resolved defaults compare equal. */
+function reportServerErrors(status: number): boolean {
+  return status >= 500 && status <= 599;
 }
 
 function nonEmpty(value: unknown): boolean {

@@ -33,9 +33,21 @@ export interface TelemetryConfig {
   tracesUrl: string | undefined;
   /** Batch span processor settings: the defaults, or the `OTEL_BSP_*` variables. */
   batch: { maxQueueSize: number; maxExportBatchSize: number; scheduledDelayMillis: number; exportTimeoutMillis: number };
+  /** Error reports (and, with a sample rate, traces) to Sentry; `undefined` without `SENTRY_DSN`. */
+  sentry: SentryConfig | undefined;
   /** Whether the user asked for the SDK's own metrics / logs exporters. */
   sdkMetrics: boolean;
   sdkLogs: boolean;
+}
+
+/** Sentry settings, from `SENTRY_*` variables. */
+export interface SentryConfig {
+  dsn: string;
+  /** Set: Sentry samples traces and receives them too. Unset: Sentry gets error reports only. */
+  tracesSampleRate: number | undefined;
+  /** Outgoing hosts that get Sentry's trace headers (`sentry-trace`, `baggage`); none by default. */
+  tracePropagationTargets: (string | RegExp)[];
+  flushTimeoutMillis: number;
 }
 
 /** Reads and validates the pipeline's environment; throws {@link ObservabilityConfigError}. */
@@ -72,6 +84,7 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
   }
 
   return {
+    sentry: resolveSentry(env),
     disabled,
     serviceName: readEnv(env, ENV.serviceName),
     serviceVersion: readEnv(env, ENV.serviceVersion),
@@ -88,6 +101,40 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
     },
     sdkMetrics: readEnv(env, ENV.metricsExporter) !== undefined,
     sdkLogs: readEnv(env, ENV.logsExporter) !== undefined,
+  };
+}
+
+function resolveSentry(env: Env): SentryConfig | undefined {
+  const dsn = readEnv(env, ENV.sentryDsn);
+  if (dsn === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(dsn);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.username === '' || !/^\/(.*\/)?\d+$/.test(url.pathname)) {
+    throw new ObservabilityConfigError(ENV.sentryDsn, '[given]', 'a Sentry DSN such as https://<key>@<host>/<project id>', 'env');
+  }
+  const rateRaw = readEnv(env, ENV.sentryTracesSampleRate);
+  let tracesSampleRate: number | undefined;
+  if (rateRaw !== undefined) {
+    tracesSampleRate = Number(rateRaw);
+    if (!Number.isFinite(tracesSampleRate) || tracesSampleRate < 0 || tracesSampleRate > 1) {
+      throw new ObservabilityConfigError(ENV.sentryTracesSampleRate, rateRaw, 'a number from 0 to 1', 'env');
+    }
+  }
+  const targets = (readEnv(env, ENV.sentryTracePropagationTargets) ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    // `/…/` is a regular expression, anything else a substring of the URL.
+    .map((t) => (t.length > 2 && t.startsWith('/') && t.endsWith('/') ? new RegExp(t.slice(1, -1)) : t));
+  return {
+    dsn,
+    tracesSampleRate,
+    tracePropagationTargets: targets,
+    flushTimeoutMillis: positiveInt(env, ENV.sentryFlushTimeout, DEFAULTS.sentryFlushTimeoutMillis),
   };
 }
 

@@ -121,7 +121,12 @@ export class Scrubber {
    * errors turned into `{ type, message, stack }`. The input is never modified.
    */
   scrub<T>(value: T): T {
-    return this.enabled ? (this.walk(value, 0) as T) : value;
+    return this.enabled ? (this.walk(value, 0, MAX_DEPTH) as T) : value;
+  }
+
+  /** {@link scrub} for deep documents (an error report's stack frames), down to `maxDepth` levels. */
+  scrubDeep<T>(value: T, maxDepth: number): T {
+    return this.enabled ? (this.walk(value, 0, maxDepth) as T) : value;
   }
 
   /** Scrubs a query string (`a=1&token=x`): sensitive keys censored, values pattern-scrubbed. */
@@ -151,31 +156,31 @@ export class Scrubber {
     return `${this.scrubString(url.slice(0, q))}?${this.scrubQuery(url.slice(q + 1))}`;
   }
 
-  private walk(value: unknown, depth: number): unknown {
+  private walk(value: unknown, depth: number, maxDepth: number): unknown {
     if (typeof value === 'string') return this.scrubString(value);
     if (value === null || typeof value !== 'object') return value;
-    if (depth >= MAX_DEPTH) return '[Truncated]';
-    if (Array.isArray(value)) return value.map((v) => this.walk(v, depth + 1));
+    if (depth >= maxDepth) return '[Truncated]';
+    if (Array.isArray(value)) return value.map((v) => this.walk(v, depth + 1, maxDepth));
     if (value instanceof Error) {
       // Same prototype, so that `instanceof` and the constructor name (pino's
       // `err.type`) survive; only the copy's text is scrubbed.
       const out = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
-      this.copyEntries(value, out, depth);
+      this.copyEntries(value, out, depth, maxDepth);
       Object.defineProperty(out, 'message', { value: this.scrubString(value.message), enumerable: false, writable: true, configurable: true });
       if (value.stack) Object.defineProperty(out, 'stack', { value: this.scrubString(value.stack), enumerable: false, writable: true, configurable: true });
-      if ('cause' in value && value.cause !== undefined) out.cause = this.walk(value.cause, depth + 1);
+      if ('cause' in value && value.cause !== undefined) out.cause = this.walk(value.cause, depth + 1, maxDepth);
       return out;
     }
     if (value instanceof Date || Buffer.isBuffer(value)) return value;
     const out: Record<string, unknown> = {};
-    this.copyEntries(value as Record<string, unknown>, out, depth);
+    this.copyEntries(value as Record<string, unknown>, out, depth, maxDepth);
     return out;
   }
 
-  private copyEntries(from: object, to: Record<string, unknown>, depth: number): void {
+  private copyEntries(from: object, to: Record<string, unknown>, depth: number, maxDepth: number): void {
     for (const key of Object.keys(from)) {
       const v = (from as Record<string, unknown>)[key];
-      to[key] = this.isSensitiveKey(key) && v !== undefined && v !== null ? this.censor : this.walk(v, depth + 1);
+      to[key] = this.isSensitiveKey(key) && v !== undefined && v !== null ? this.censor : this.walk(v, depth + 1, maxDepth);
     }
   }
 }

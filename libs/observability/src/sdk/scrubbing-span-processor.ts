@@ -10,17 +10,22 @@ import { TRACER_NAME } from '../tracing/tracing.constants';
  * they are made, so they are skipped here.
  */
 export class ScrubbingSpanProcessor implements SpanProcessor {
-  private scrubber = Scrubber.withDefaults();
+  private current = Scrubber.withDefaults();
+
+  /** The scrubber in force: the built-in policy until the module sets its own. */
+  get scrubber(): Scrubber {
+    return this.current;
+  }
 
   /** The module swaps in the scrubber built from its `redaction` options. */
   setScrubber(scrubber: Scrubber): void {
-    this.scrubber = scrubber;
+    this.current = scrubber;
   }
 
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {
-    const scrubber = this.scrubber;
+    const scrubber = this.current;
     if (!scrubber.enabled || span.instrumentationScope.name === TRACER_NAME) return;
     // The attributes object of an ended span is still the one exporters read;
     // rewriting it here is the only point every instrumentation passes through.

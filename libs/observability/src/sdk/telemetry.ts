@@ -27,6 +27,7 @@ import { DEFAULTS } from '../config/options.defaults';
 import { resolveTelemetryConfig, type TelemetryConfig } from '../config/telemetry-config';
 import type { Scrubber } from '../logging/scrubber';
 import { ScrubbingSpanProcessor } from './scrubbing-span-processor';
+import { type ErrorReporter, initSentry } from './sentry';
 
 /** `deployment.environment.name` (incubating in semantic-conventions, so spelled out). */
 const ATTR_DEPLOYMENT_ENVIRONMENT_NAME = 'deployment.environment.name';
@@ -56,6 +57,8 @@ export interface Telemetry {
   setServiceIdentity(identity: ServiceIdentity): void;
   /** Swaps in the scrubber built from the module's options. */
   setScrubber(scrubber: Scrubber): void;
+  /** Sentry, when `SENTRY_DSN` is set. */
+  readonly reporter: ErrorReporter | undefined;
   /** Exports every finished span; resolves false if `timeoutMs` passed first. */
   flush(timeoutMs: number): Promise<boolean>;
   /** Flushes and stops the pipeline; later calls return the same promise. */
@@ -91,6 +94,9 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
   const identity = deferredIdentity(config);
   const scrubbing = new ScrubbingSpanProcessor();
   const exportProcessor = createExportProcessor(config);
+  const sentry = config.sentry
+    ? initSentry(config.sentry, { environment: config.environment, release: config.serviceVersion }, () => scrubbing.scrubber)
+    : undefined;
   const instrumentations = [
     // Server spans are the module's own (one per request, named by route);
     // this instrumentation covers outgoing calls and their propagation only.
@@ -105,17 +111,19 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
     resource: defaultResource()
       .merge(detectResources({ detectors: [hostDetector, envDetector] }))
       .merge(resourceFromAttributes(identity.attributes)),
-    sampler: createSampler(config),
+    sampler: sentry?.sampler ?? createSampler(config),
     // The scrubber runs first so that exporters only ever see scrubbed attributes.
     // A no-op processor still registers the provider: trace ids in logs are worth
     // having even when nothing is exported.
-    spanProcessors: [scrubbing, exportProcessor ?? new NoopSpanProcessor()],
+    spanProcessors: [scrubbing, exportProcessor ?? new NoopSpanProcessor(), ...(sentry?.spanProcessor ? [sentry.spanProcessor] : [])],
+    ...(sentry ? { contextManager: sentry.contextManager, textMapPropagator: sentry.propagator } : {}),
     instrumentations,
     // The SDK's implicit OTLP metric and log exporters stay off unless asked for.
     ...(config.sdkMetrics ? {} : { metricReaders: [] }),
     ...(config.sdkLogs ? {} : { logRecordProcessors: [] }),
   });
   sdk.start();
+  sentry?.validate();
 
   let shutdownPromise: Promise<boolean> | undefined;
   const telemetry: Telemetry = {
@@ -127,6 +135,7 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
     },
     setServiceIdentity: identity.settle,
     setScrubber: (scrubber) => scrubbing.setScrubber(scrubber),
+    reporter: sentry?.reporter,
     flush(timeoutMs) {
       identity.settle(undefined);
       const provider = trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } };
@@ -136,7 +145,9 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
     },
     shutdown(timeoutMs) {
       identity.settle(undefined);
-      shutdownPromise ??= withTimeout(sdk.shutdown(), timeoutMs).then((flushed) => {
+      if (shutdownPromise) return shutdownPromise;
+      const closing = Promise.all([sdk.shutdown(), sentry?.reporter.close(config.sentry!.flushTimeoutMillis)]);
+      shutdownPromise = withTimeout(closing, timeoutMs).then((flushed) => {
         // Leave the process as it was found, so that a later application in the
         // same process (a test suite, a hot reload) starts a pipeline of its own.
         for (const instrumentation of instrumentations) instrumentation.disable();
