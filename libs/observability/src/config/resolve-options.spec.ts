@@ -183,7 +183,7 @@ describe('resolveOptions', () => {
     it('rejects an unknown top-level option, naming it, its value and the known options', () => {
       expect(() => resolveOptions(untyped({ serviceNmae: 'orders' }), {})).toThrow(
         'Invalid serviceNmae: "orders". Expected one of the options serviceName, serviceVersion, environment, http, ' +
-          'tracing, logging, metrics, redaction, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
+          'tracing, logging, metrics, errors, redaction, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
       );
     });
 
