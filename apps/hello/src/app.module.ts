@@ -1,5 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
+import { DemoController } from './demo.controller';
 import { QuotesController } from './quotes.controller';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
@@ -19,7 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ObservabilityModule.forRoot({ serviceName: 'hello', ...options })],
-      controllers: [HelloController, UsersController, QuotesController],
+      controllers: [HelloController, UsersController, QuotesController, DemoController],
       providers: [UsersService],
     };
   }

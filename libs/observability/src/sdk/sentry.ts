@@ -7,6 +7,7 @@
 import type { ContextManager, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { DEFAULTS } from '../config/options.defaults';
 import type { SentryConfig } from '../config/telemetry-config';
 import type { Scrubber } from '../logging/scrubber';
 
@@ -52,7 +53,7 @@ export function initSentry(
   const scrub = <T>(event: T): T => scrubber().scrubDeep(event, EVENT_DEPTH);
   const client = Sentry.init({
     dsn: config.dsn,
-    environment: identity.environment,
+    environment: identity.environment ?? DEFAULTS.environment,
     release: identity.release,
     tracesSampleRate: config.tracesSampleRate,
     sendDefaultPii: false,

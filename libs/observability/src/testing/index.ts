@@ -5,3 +5,4 @@
 export { useInMemoryTracing, type InMemoryTracing } from './in-memory-tracing';
 export { LogCapture, type LogRecord } from './log-capture';
 export { OtlpReceiver, type OtlpReceiverOptions, type ReceivedSpan, type ReceivedSpanEvent, type AttributeValue } from './otlp-receiver';
+export { SentryReceiver, type SentryEnvelope, type SentryEnvelopeItem, type SentryReceiverOptions } from './sentry-receiver';

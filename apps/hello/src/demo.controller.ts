@@ -1,0 +1,32 @@
+import { Body, Controller, Get, HttpException, HttpStatus, Post, Query, ServiceUnavailableException } from '@nestjs/common';
+
+/**
+ * What failures look like: each route fails on purpose so that the error
+ * line, the error report, the errored span and the client's safe body can be seen.
+ */
+@Controller('demo')
+export class DemoController {
+  /** An unexpected error whose message carries request data. */
+  @Post('fail')
+  fail(@Body() body: { email?: string; card?: string }): never {
+    throw new Error(`charging ${body?.email ?? 'nobody'} with card ${body?.card ?? 'none'} failed`);
+  }
+
+  /** A client error: Nest's own 4xx body, a warn line, no report. */
+  @Get('bad-request')
+  badRequest(@Query('reason') reason = 'missing field'): never {
+    throw new HttpException(reason, HttpStatus.BAD_REQUEST);
+  }
+
+  /** A 5xx HttpException: reported, and the client still gets a generic body. */
+  @Get('unavailable')
+  unavailable(): never {
+    throw new ServiceUnavailableException('pool exhausted on db-primary.internal:5432');
+  }
+
+  /** An error in the shape of http-errors (own status and message): treated as unknown, 500. */
+  @Get('library-error')
+  libraryError(): never {
+    throw Object.assign(new Error('upstream said: secret internals'), { statusCode: 418, status: 418, expose: true });
+  }
+}
