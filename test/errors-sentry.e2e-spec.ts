@@ -138,3 +138,39 @@ describe('a dead Sentry', () => {
     }
   }, 30_000);
 });
+
+describe('errors outside requests', () => {
+  it('logs and reports an unhandled rejection and keeps serving', async () => {
+    const sentry = await SentryReceiver.start();
+    const app = await ChildApp.start({ env: { SENTRY_DSN: sentry.dsn } });
+    try {
+      expect((await fetch(`${app.url}/demo/background-failure`, { method: 'POST' })).status).toBe(201);
+      const line = await app.waitForLog((r) => r.level === 'error' && String(r.msg).startsWith('unhandled promise rejection'));
+      expect(line.msg).toBe('unhandled promise rejection: nightly export failed for [REDACTED:email]');
+      const [event] = await sentry.waitForEvents((e) => e.length >= 1);
+      expect((event.tags as Record<string, string>).origin).toBe('unhandledRejection');
+      expect(sentry.text()).not.toContain('ops@example.com');
+      expect((await fetch(`${app.url}/users/1`)).status).toBe(200);
+    } finally {
+      await app.stop();
+      await sentry.close();
+    }
+  });
+
+  it('logs an uncaught exception at fatal, reports and flushes it, then exits as Node would', async () => {
+    const sentry = await SentryReceiver.start();
+    const app = await ChildApp.start({ env: { SENTRY_DSN: sentry.dsn, DEMO_CRASH: '1' } });
+    try {
+      expect(await (await fetch(`${app.url}/demo/crash`, { method: 'POST' })).json()).toEqual({ crashing: true });
+      const exit = await app.exited(10_000);
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(app.stderr).toContain('Error: invariant broken in the ledger');
+      expect(app.records.filter((r) => r.level === 'fatal').map((r) => r.msg)).toEqual(['uncaught exception: invariant broken in the ledger']);
+      const [event] = await sentry.waitForEvents((e) => e.length >= 1, 1_000);
+      expect(event.level).toBe('fatal');
+    } finally {
+      await app.stop();
+      await sentry.close();
+    }
+  });
+});

@@ -81,6 +81,14 @@ export class ChildApp {
     }
   }
 
+  /** Waits for the process to exit by itself (or rejects after `timeoutMs`). */
+  exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return Promise.race([
+      this.exit,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+  }
+
   /** SIGTERM, then waits for exit (SIGKILL after `timeoutMs`). Resolves with how it exited. */
   async stop(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) {

@@ -24,6 +24,26 @@ export class DemoController {
     throw new ServiceUnavailableException('pool exhausted on db-primary.internal:5432');
   }
 
+  /** A fire-and-forget job that fails after the response: logged and reported, the app keeps serving. */
+  @Post('background-failure')
+  backgroundFailure(): { accepted: true } {
+    void Promise.reject(new Error('nightly export failed for ops@example.com'));
+    return { accepted: true };
+  }
+
+  /**
+   * An exception nothing catches: logged at fatal, reported, flushed, then the
+   * process exits as Node would. Only with `DEMO_CRASH=1`, so it is never hit by accident.
+   */
+  @Post('crash')
+  crash(): { crashing: boolean } {
+    if (process.env.DEMO_CRASH !== '1') return { crashing: false };
+    setImmediate(() => {
+      throw new Error('invariant broken in the ledger');
+    });
+    return { crashing: true };
+  }
+
   /** An error in the shape of http-errors (own status and message): treated as unknown, 500. */
   @Get('library-error')
   libraryError(): never {
