@@ -70,11 +70,14 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     const req = http.getRequest<{ route?: { path?: unknown }; routeOptions?: { url?: string } }>();
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const route = routeOf(req);
-    if (status < 500 && !this.options.errors.reportStatuses(status)) {
+    const clientError = exception instanceof HttpException && status < 500;
+    if (clientError && !this.options.errors.reportStatuses(status)) {
       this.logger.warn({ status, route, error_type: errorType(exception) }, messageOf(exception));
       return super.catch(exception, host);
     }
     const requestId = this.serverError(exception, status, route);
+    // A reported 4xx keeps the body Nest gives it; only server errors get the safe body.
+    if (clientError) return super.catch(exception, host);
     const adapter = this.adapterHost.httpAdapter;
     const res = http.getResponse<unknown>();
     if (!adapter.isHeadersSent(res)) {
@@ -108,15 +111,14 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     const spanContext = span?.spanContext();
     if (span) {
       span.recordException(this.scrubber.scrub(exception instanceof Error ? exception : new Error(String(exception))));
-      span.setStatus({ code: SpanStatusCode.ERROR });
+      // A reported 4xx is still the client's error, not the server's (HTTP conventions).
+      if (status === undefined || status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    if (status === undefined || this.options.errors.reportStatuses(status)) {
-      this.telemetry?.reporter?.capture(exception, {
-        traceId: spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined,
-        spanId: spanContext && isSpanContextValid(spanContext) ? spanContext.spanId : undefined,
-        tags: { route, request_id: requestId, 'http.response.status_code': status, service: this.options.serviceName },
-      });
-    }
+    this.telemetry?.reporter?.capture(exception, {
+      traceId: spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined,
+      spanId: spanContext && isSpanContextValid(spanContext) ? spanContext.spanId : undefined,
+      tags: { route, request_id: requestId, 'http.response.status_code': status, service: this.options.serviceName },
+    });
     return requestId;
   }
 
