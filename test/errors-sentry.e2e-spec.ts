@@ -113,10 +113,18 @@ describe('a dead Sentry', () => {
         return { dsn: hanging.dsn, close: () => hanging.close() };
       },
     ],
-  ])('changes nothing for clients when it %s, and shutdown stays bounded', async (_name, makeSentry) => {
+  ])('changes nothing for clients when it %s, memory stays bounded and shutdown too', async (_name, makeSentry) => {
     const sink = await makeSentry();
     const app = await ChildApp.start({ env: { SENTRY_DSN: sink.dsn } });
     try {
+      // Warm up, then 400 failing requests: reports pile up against a dead Sentry.
+      for (let i = 0; i < 20; i++) await (await fetch(`${app.url}/demo/unavailable`)).arrayBuffer();
+      const rssBefore = app.rss();
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${app.url}/demo/unavailable`)).arrayBuffer()));
+      }
+      // Sentry's transport buffer is bounded: the rest are dropped, not queued forever.
+      expect(app.rss() - rssBefore).toBeLessThan(40 * 1024 * 1024);
       for (let i = 0; i < 20; i++) {
         const started = performance.now();
         const res = await fetch(`${app.url}/demo/unavailable`);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogRecord } from 'nestjs-observability/testing';
 
@@ -55,6 +56,17 @@ export class ChildApp {
       },
     );
     return app;
+  }
+
+  /** The process id, for reading its /proc entries. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resident set size in bytes, from /proc (Linux). */
+  rss(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
   }
 
   /** stdout lines parsed as JSON (non-JSON lines are skipped). */
