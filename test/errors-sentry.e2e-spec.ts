@@ -182,3 +182,40 @@ describe('errors outside requests', () => {
     }
   });
 });
+
+describe("Sentry's trace headers", () => {
+  it('go only to configured targets, while traceparent goes everywhere', async () => {
+    const { createServer } = await import('node:http');
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const downstream = createServer((req, res) => {
+      seen.push(req.headers);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"quote":"q"}');
+    });
+    await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+    const port = (downstream.address() as { port: number }).port;
+    const sentry = await SentryReceiver.start();
+    const run = async (targets: string | undefined) => {
+      const app = await ChildApp.start({
+        env: { SENTRY_DSN: sentry.dsn, SENTRY_TRACES_SAMPLE_RATE: '1', SENTRY_TRACE_PROPAGATION_TARGETS: targets, QUOTES_URL: `http://127.0.0.1:${port}/quote` },
+      });
+      try {
+        expect((await fetch(`${app.url}/quote`)).status).toBe(200);
+      } finally {
+        await app.stop();
+      }
+      return seen.pop()!;
+    };
+    try {
+      const untargeted = await run(undefined);
+      expect(untargeted.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(untargeted['sentry-trace']).toBeUndefined();
+      const targeted = await run('127.0.0.1');
+      expect(targeted.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(targeted['sentry-trace']).toBe(`${String(targeted.traceparent).split('-')[1]}-${String(targeted.traceparent).split('-')[2]}-1`);
+    } finally {
+      await sentry.close();
+      await new Promise((resolve) => downstream.close(resolve));
+    }
+  }, 30_000);
+});
