@@ -22,7 +22,7 @@ import type { Logger } from 'pino';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import { RequestState } from '../context/request-context';
 import { RequestContextService } from '../context/request-context.service';
-import type { PinoHandle } from '../logging/pino.factory';
+import { type PinoHandle, PRE_SCRUBBED } from '../logging/pino.factory';
 import type { Scrubber } from '../logging/scrubber';
 import type { HttpServerMetrics } from '../metrics/http-server.metrics';
 import type { MetricsEndpoint } from '../metrics/metrics.endpoint';
@@ -245,6 +245,8 @@ export class HttpObserver {
     if (this.requestLog) {
       this.logger.info(
         {
+          // Every value here is an id, a number, a route template or the path scrubbed on arrival.
+          [PRE_SCRUBBED]: true,
           request_id: state.requestId,
           trace_id: spanContext?.traceId,
           span_id: spanContext?.spanId,

@@ -4,6 +4,13 @@ import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { RequestContextService } from '../context/request-context.service';
 import type { Scrubber } from './scrubber';
 
+/**
+ * Marks a record the library built from values it already scrubbed (the request
+ * line): the log formatter passes it through. A symbol, so pino never prints it.
+ * @internal
+ */
+export const PRE_SCRUBBED = Symbol('nestjs-observability.pre-scrubbed');
+
 /** A pino logger and what must be flushed when the application stops. */
 export interface PinoHandle {
   readonly logger: Logger;
@@ -26,7 +33,7 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
       level: (label) => ({ level: label }),
-      log: (record) => (scrubber.enabled ? scrubber.scrub(record) : record),
+      log: (record) => (scrubber.enabled && (record as { [PRE_SCRUBBED]?: true })[PRE_SCRUBBED] !== true ? scrubber.scrub(record) : record),
     },
     hooks: {
       logMethod(args, method) {
