@@ -219,3 +219,16 @@ describe('createPino', () => {
     });
   });
 });
+
+describe('LOG_FORMAT=pretty', () => {
+  it('writes human-readable lines, not JSON, still scrubbed', () => {
+    const { capture, logger } = setup({}, { LOG_FORMAT: 'pretty' });
+    logger.info({ user: 'ann@x.io' }, 'signed in');
+    expect(capture.lines.length).toBeGreaterThan(0);
+    expect(capture.records).toEqual([]);
+    const text = capture.text();
+    expect(text).toContain('signed in');
+    expect(text).toContain('[REDACTED:email]');
+    expect(text).not.toContain('ann@x.io');
+  });
+});
