@@ -16,13 +16,14 @@ module.exports = {
   testEnvironment: 'node',
   rootDir: __dirname,
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-  // The OTLP exporter loads `http` with a dynamic import(), which Jest's CommonJS
-  // runtime cannot run without --experimental-vm-modules
-  // (open-telemetry/opentelemetry-js#6035); compiling that one package turns it into require().
-  transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/)'],
+  // Two packages need compiling to CommonJS for Jest's module registry, which
+  // runs neither a dynamic import() without --experimental-vm-modules nor ESM:
+  // the OTLP exporter loads `http` with import() (open-telemetry/opentelemetry-js#6035),
+  // and @nestjs/terminus 12 is ESM-only (Node loads it with require(esm); Jest cannot).
+  transformIgnorePatterns: ['/node_modules/(?!(@opentelemetry/otlp-exporter-base|@nestjs/terminus)/)'],
   transform: {
     '^.+\\.ts$': swc,
-    '/node_modules/@opentelemetry/otlp-exporter-base/.+\\.js$': [
+    '/node_modules/(@opentelemetry/otlp-exporter-base|@nestjs/terminus)/.+\\.js$': [
       '@swc/jest',
       { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],

@@ -202,6 +202,6 @@ export class ObservabilityModule
       const flushed = await this.telemetry.shutdown(FLUSH_TIMEOUT_MS);
       if (!flushed) this.pino.logger.warn(`nestjs-observability: spans not exported within ${FLUSH_TIMEOUT_MS} ms at shutdown`);
     }
-    this.pino.flush();
+    this.pino.close();
   }
 }

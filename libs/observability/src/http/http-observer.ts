@@ -16,7 +16,6 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_QUERY,
   ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { Logger } from 'pino';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
@@ -195,8 +194,6 @@ export class HttpObserver {
     }
     const client = req.socket.remoteAddress;
     if (client) attributes[ATTR_CLIENT_ADDRESS] = client;
-    const agent = req.headers['user-agent'];
-    if (agent) attributes[ATTR_USER_AGENT_ORIGINAL] = this.scrubber.scrubString(agent);
     return attributes;
   }
 
