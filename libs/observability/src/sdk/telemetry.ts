@@ -8,8 +8,11 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { defaultResource, detectResources, envDetector, hostDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { defaultResource, detectResources, envDetector, hostDetector, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -27,7 +30,7 @@ import { DEFAULTS } from '../config/options.defaults';
 import { resolveTelemetryConfig, type TelemetryConfig } from '../config/telemetry-config';
 import type { Scrubber } from '../logging/scrubber';
 import { ScrubbingSpanProcessor } from './scrubbing-span-processor';
-import { type ErrorReporter, initSentry } from './sentry';
+import { type ErrorReporter, initSentry, type SentryParts } from './sentry';
 
 /** `deployment.environment.name` (incubating in semantic-conventions, so spelled out). */
 const ATTR_DEPLOYMENT_ENVIRONMENT_NAME = 'deployment.environment.name';
@@ -106,23 +109,17 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
     new IORedisInstrumentation({ requireParentSpan: true }),
   ];
 
-  const sdk = new NodeSDK({
-    autoDetectResources: false,
-    resource: defaultResource()
-      .merge(detectResources({ detectors: [hostDetector, envDetector] }))
-      .merge(resourceFromAttributes(identity.attributes)),
-    sampler: sentry?.sampler ?? createSampler(config),
-    // The scrubber runs first so that exporters only ever see scrubbed attributes.
-    // A no-op processor still registers the provider: trace ids in logs are worth
-    // having even when nothing is exported.
-    spanProcessors: [scrubbing, exportProcessor ?? new NoopSpanProcessor(), ...(sentry?.spanProcessor ? [sentry.spanProcessor] : [])],
-    ...(sentry ? { contextManager: sentry.contextManager, textMapPropagator: sentry.propagator } : {}),
-    instrumentations,
-    // The SDK's implicit OTLP metric and log exporters stay off unless asked for.
-    ...(config.sdkMetrics ? {} : { metricReaders: [] }),
-    ...(config.sdkLogs ? {} : { logRecordProcessors: [] }),
-  });
-  sdk.start();
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [hostDetector, envDetector] }))
+    .merge(resourceFromAttributes(identity.attributes));
+  const sampler = sentry?.sampler ?? createSampler(config);
+  // The scrubber runs first so that exporters only ever see scrubbed attributes.
+  // A no-op processor still registers the provider: trace ids in logs are worth
+  // having even when nothing is exported.
+  const spanProcessors = [scrubbing, exportProcessor ?? new NoopSpanProcessor(), ...(sentry?.spanProcessor ? [sentry.spanProcessor] : [])];
+  const sdk = config.sdkMetrics || config.sdkLogs
+    ? startNodeSdk(config, { resource, sampler, spanProcessors, instrumentations, sentry })
+    : startTracerProvider(config, { resource, sampler, spanProcessors, instrumentations, sentry });
   sentry?.validate();
 
   let shutdownPromise: Promise<boolean> | undefined;
@@ -163,6 +160,52 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
     },
   };
   return telemetry;
+}
+
+interface PipelineParts {
+  resource: Resource;
+  sampler: Sampler;
+  spanProcessors: SpanProcessor[];
+  instrumentations: Instrumentation[];
+  sentry: SentryParts | undefined;
+}
+
+/**
+ * The pipeline as a tracer provider, a context manager, a propagator and the
+ * instrumentations — what NodeSDK would assemble, without loading its metric
+ * and log SDKs and every exporter it bundles (measured: about 120 ms of
+ * start-up and 9 MB of RSS).
+ */
+function startTracerProvider(config: TelemetryConfig, parts: PipelineParts): { shutdown(): Promise<void> } {
+  if (config.disabled) return { shutdown: () => Promise.resolve() };
+  const provider = new NodeTracerProvider({ resource: parts.resource, sampler: parts.sampler, spanProcessors: parts.spanProcessors });
+  provider.register({
+    contextManager: parts.sentry?.contextManager ?? new AsyncLocalStorageContextManager(),
+    propagator:
+      parts.sentry?.propagator ?? new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  });
+  registerInstrumentations({ instrumentations: parts.instrumentations, tracerProvider: provider });
+  return { shutdown: () => provider.shutdown() };
+}
+
+/**
+ * NodeSDK, loaded only when `OTEL_METRICS_EXPORTER` or `OTEL_LOGS_EXPORTER`
+ * asks for the SDK's own metric or log pipelines, which it sets up from env.
+ */
+function startNodeSdk(config: TelemetryConfig, parts: PipelineParts): { shutdown(): Promise<void> } {
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const sdk = new NodeSDK({
+    autoDetectResources: false,
+    resource: parts.resource,
+    sampler: parts.sampler,
+    spanProcessors: parts.spanProcessors,
+    ...(parts.sentry ? { contextManager: parts.sentry.contextManager, textMapPropagator: parts.sentry.propagator } : {}),
+    instrumentations: parts.instrumentations,
+    ...(config.sdkMetrics ? {} : { metricReaders: [] }),
+    ...(config.sdkLogs ? {} : { logRecordProcessors: [] }),
+  });
+  sdk.start();
+  return sdk;
 }
 
 function createSampler(config: TelemetryConfig): Sampler {
