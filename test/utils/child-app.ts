@@ -44,7 +44,8 @@ export class ChildApp {
     const args = [...(options.preload === false ? [] : ['--require', 'nestjs-observability/register']), options.main ?? HELLO_MAIN];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', ...options.env },
+      // No drain delay unless a test asks for one: every stop() sends SIGTERM.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_DELAY_MS: '0', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const app = new ChildApp(child);

@@ -33,3 +33,32 @@ export {
 } from './metrics/metrics.service';
 /** nestjs-pino's `Logger` (Nest's `LoggerService`), bound to this module's pino: `app.useLogger(app.get(ObservabilityLogger))`. */
 export { Logger as ObservabilityLogger, PinoLogger } from 'nestjs-pino';
+export {
+  DiskSpaceHealthIndicator,
+  EventLoopDelayHealthIndicator,
+  HealthService,
+  HeapHealthIndicator,
+  HttpDependencyHealthIndicator,
+  PostgresHealthIndicator,
+  RedisHealthIndicator,
+  RssHealthIndicator,
+  type DiskSpaceOptions,
+  type EventLoopDelayOptions,
+  type HealthCheckFunction,
+  type HealthCheckOutcome,
+  type HealthCheckReturn,
+  type HealthDetailValue,
+  type HealthDetailsVisibility,
+  type HealthIndicator,
+  type HealthOptions,
+  type HealthReport,
+  type HttpDependencyOptions,
+  type IndicatorOptions,
+  type MemoryIndicatorOptions,
+  type PostgresQueryable,
+  type RedisPingable,
+  type RegisterCheckOptions,
+  type ShutdownOptions,
+  type TerminusIndicatorResult,
+} from './health';
+export type { ErrorsOptions } from './config/options.interface';

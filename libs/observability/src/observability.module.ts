@@ -11,6 +11,9 @@ import {
 import { APP_FILTER, DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { ObservabilityExceptionFilter } from './errors/observability-exception.filter';
 import { ProcessErrorHandlers } from './errors/process-errors';
+import { HEALTH_OPTIONS } from './health/health.constants';
+import { createHealthProviders, HEALTH_EXPORTS, healthImports } from './health/health.providers';
+import { ShutdownService } from './health/shutdown.service';
 import { getTelemetry } from './sdk/telemetry';
 import { Logger, PARAMS_PROVIDER_TOKEN, PinoLogger } from 'nestjs-pino';
 import { attachTracedMetrics } from './metrics/traced-metrics';
@@ -41,6 +44,8 @@ import { TracingService } from './tracing/tracing.service';
 
 /** How long shutdown waits for spans to be exported. */
 const FLUSH_TIMEOUT_MS = 5_000;
+/** What the flush gets even when the shutdown budget is spent. */
+const MIN_FLUSH_MS = 100;
 
 /**
  * Traces, correlated logs and request context for a Nest application, in one
@@ -55,7 +60,7 @@ const FLUSH_TIMEOUT_MS = 5_000;
  * app.useLogger(app.get(ObservabilityLogger));
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, ...healthImports()],
   providers: [
     {
       provide: OPTIONS,
@@ -139,8 +144,10 @@ const FLUSH_TIMEOUT_MS = 5_000;
     Logger,
     TracingService,
     HttpObserver,
+    { provide: HEALTH_OPTIONS, useFactory: ({ health }: ResolvedObservabilityOptions) => health, inject: [OPTIONS] },
+    ...createHealthProviders(),
   ],
-  exports: [TracingService, RequestContextService, MetricsService, Logger, PinoLogger, PARAMS_PROVIDER_TOKEN],
+  exports: [TracingService, RequestContextService, MetricsService, Logger, PinoLogger, PARAMS_PROVIDER_TOKEN, ...HEALTH_EXPORTS],
 })
 export class ObservabilityModule
   extends ConfigurableObservabilityModule
@@ -154,6 +161,7 @@ export class ObservabilityModule
     @Inject(PINO) private readonly pino: PinoHandle,
     @Optional() @Inject(TELEMETRY) private readonly telemetry: Telemetry | null,
     @Inject(METRICS_ENDPOINT) private readonly metricsEndpoint: MetricsEndpoint | null,
+    private readonly shutdown: ShutdownService,
   ) {
     super();
   }
@@ -199,8 +207,10 @@ export class ObservabilityModule
     this.processErrors?.uninstall();
     await this.metricsEndpoint?.close();
     if (this.telemetry) {
-      const flushed = await this.telemetry.shutdown(FLUSH_TIMEOUT_MS);
-      if (!flushed) this.pino.logger.warn(`nestjs-observability: spans not exported within ${FLUSH_TIMEOUT_MS} ms at shutdown`);
+      // What is left of health.shutdown.timeoutMs: a dead collector cannot hold the process past it.
+      const timeoutMs = Math.round(Math.min(FLUSH_TIMEOUT_MS, Math.max(MIN_FLUSH_MS, this.shutdown.remainingMs())));
+      const flushed = await this.telemetry.shutdown(timeoutMs);
+      if (!flushed) this.pino.logger.warn(`nestjs-observability: spans not exported within ${timeoutMs} ms at shutdown`);
     }
     this.pino.close();
   }

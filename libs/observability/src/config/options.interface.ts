@@ -1,4 +1,5 @@
 import type { DestinationStream } from 'pino';
+import type { HealthOptions, ResolvedHealthOptions } from '../health/health.options';
 
 /** Log levels, most severe first. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -38,6 +39,8 @@ export interface ObservabilityModuleOptions {
   errors?: ErrorsOptions | boolean;
   /** The scrubber applied to logs, span attributes and error reports. @default true */
   redaction?: RedactionOptions | boolean;
+  /** `/health/live`, `/health/ready`, `/health`, their indicators, and the shutdown sequence. `false` switches them off. @default true */
+  health?: HealthOptions | boolean;
 }
 
 /** Error handling options. Sentry itself is configured by `SENTRY_*` variables (see README). */
@@ -172,4 +175,5 @@ export interface ResolvedObservabilityOptions {
   };
   errors: { enabled: boolean; reportStatuses: (status: number) => boolean; captureUnhandled: boolean };
   redaction: { enabled: boolean; keys: string[]; patterns: RedactionPattern[]; censor: string };
+  health: ResolvedHealthOptions;
 }

@@ -29,6 +29,19 @@ describe('resolveOptions', () => {
         },
         errors: { enabled: true, reportStatuses: expect.any(Function), captureUnhandled: true },
         redaction: { enabled: true, keys: [], patterns: [], censor: '[REDACTED]' },
+        health: {
+          enabled: true,
+          path: '/health',
+          livePath: '/health/live',
+          readyPath: '/health/ready',
+          timeoutMs: 1000,
+          indicators: [],
+          details: 'always',
+          token: undefined,
+          port: undefined,
+          host: '0.0.0.0',
+          shutdown: { enabled: true, drainDelayMs: 5000, timeoutMs: 10000 },
+        },
       });
     });
 
@@ -183,7 +196,7 @@ describe('resolveOptions', () => {
     it('rejects an unknown top-level option, naming it, its value and the known options', () => {
       expect(() => resolveOptions(untyped({ serviceNmae: 'orders' }), {})).toThrow(
         'Invalid serviceNmae: "orders". Expected one of the options serviceName, serviceVersion, environment, http, ' +
-          'tracing, logging, metrics, errors, redaction, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
+          'tracing, logging, metrics, errors, redaction, health, isGlobal. Fix the "serviceNmae" option passed to ObservabilityModule.forRoot().',
       );
     });
 

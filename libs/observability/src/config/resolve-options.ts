@@ -1,4 +1,5 @@
 import { ObservabilityConfigError } from '../observability.errors';
+import { resolveHealthOptions } from '../health/health.options';
 import { ENV, type Env, readEnv } from './env';
 import { DEFAULTS } from './options.defaults';
 import type {
@@ -11,7 +12,7 @@ import type {
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
-const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'metrics', 'errors', 'redaction', 'isGlobal'];
+const KNOWN_KEYS = ['serviceName', 'serviceVersion', 'environment', 'http', 'tracing', 'logging', 'metrics', 'errors', 'redaction', 'health', 'isGlobal'];
 
 /**
  * The one place options are validated and merged with env and defaults:
@@ -139,6 +140,7 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
       patterns,
       censor: text(redaction.censor, 'redaction.censor') ?? DEFAULTS.redactionCensor,
     },
+    health: resolveHealthOptions(o.health, env),
   };
 }
 

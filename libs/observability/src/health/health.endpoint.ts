@@ -1,0 +1,196 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { ObservabilityError } from '../observability.errors';
+import { HEALTH_OPTIONS } from './health.constants';
+import type { ResolvedHealthOptions } from './health.options';
+import { type HealthReport, HealthService } from './health.service';
+import { ShutdownService } from './shutdown.service';
+
+type Probe = 'live' | 'ready' | 'health';
+type RequestListener = (this: Server, req: IncomingMessage, res: ServerResponse) => void;
+
+const WRAPPED = Symbol('nestjs-observability.health');
+const HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache, no-store, must-revalidate' } as const;
+const OK_BODY = '{"status":"ok"}';
+const SHUTTING_DOWN_BODY = '{"status":"shutting_down"}';
+const ERROR_BODY = '{"status":"error"}';
+
+/**
+ * Serves `/health/live`, `/health/ready` and `/health` from the HTTP server's
+ * request hook, before any adapter, middleware or router — like `/metrics`.
+ * Global guards (Kubernetes probes carry no credentials), a global prefix,
+ * interceptors and exception filters never apply; probes never reach the
+ * per-request observer, so they make no span, request log line or RED metric;
+ * and the paths may come from `forRootAsync()`. Optionally also serves them on
+ * an internal port.
+ *
+ * During shutdown it also marks every response of the application's port
+ * `Connection: close`, so that clients hold no idle keep-alive connection when
+ * the server closes (a request sent on one as it closes would fail).
+ * @internal
+ */
+@Injectable()
+export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
+  private internal: Server | undefined;
+  private readonly logger: Logger;
+  /** The paths' common prefix: the one test every other request pays. */
+  private readonly prefix: string;
+  private readonly probes: ReadonlyMap<string, Probe>;
+  private readonly expected: Buffer | undefined;
+  /** Probes waiting for a check: answered at once when shutdown begins. */
+  private readonly waiting = new Set<ServerResponse>();
+
+  constructor(
+    @Inject(HEALTH_OPTIONS) private readonly options: ResolvedHealthOptions,
+    private readonly health: HealthService,
+    private readonly shutdown: ShutdownService,
+    private readonly adapterHost: HttpAdapterHost,
+    pinoLogger: PinoLogger,
+  ) {
+    this.logger = pinoLogger.logger;
+    this.probes = new Map<string, Probe>([
+      [options.livePath, 'live'],
+      [options.readyPath, 'ready'],
+      [options.path, 'health'],
+    ]);
+    this.prefix = commonPrefix([...this.probes.keys()]);
+    this.expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+    // A probe in progress when the signal arrives must not wait for its check to say 503.
+    shutdown.onBegin(() => {
+      for (const res of this.waiting) send(res, 503, SHUTTING_DOWN_BODY);
+      this.waiting.clear();
+    });
+  }
+
+  /** The internal port, once listening. */
+  get port(): number | undefined {
+    return (this.internal?.address() as AddressInfo | null)?.port;
+  }
+
+  /**
+   * Hooks into the application's server and opens the internal port. Runs
+   * after the per-request observer installed its hook (at middleware
+   * registration), so this hook sees every request first.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.enabled) return;
+    const server = this.adapterHost?.httpAdapter?.getHttpServer() as (Server & { [WRAPPED]?: true }) | undefined;
+    if (server && !server[WRAPPED]) this.install(server);
+    if (this.options.port !== undefined) await this.listen(this.options.port, this.options.host);
+  }
+
+  /** Closes the internal port: the last moment a probe could need it. */
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.internal;
+    if (!server) return;
+    this.internal = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private install(server: Server & { [WRAPPED]?: true }): void {
+    const [listener] = server.listeners('request') as RequestListener[];
+    if (!listener) return;
+    server[WRAPPED] = true;
+    const endpoint = this;
+    server.removeListener('request', listener);
+    server.prependListener('request', function (this: Server, req: IncomingMessage, res: ServerResponse) {
+      if (endpoint.shutdown.shuttingDown) res.setHeader('connection', 'close');
+      if (!endpoint.intercept(req, res, false)) Reflect.apply(listener, this, [req, res]);
+    });
+  }
+
+  private async listen(port: number, host: string): Promise<void> {
+    const server = createServer((req, res) => {
+      if (!this.intercept(req, res, true)) res.writeHead(404, HEADERS).end('{"statusCode":404,"message":"Not Found"}');
+    });
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: NodeJS.ErrnoException) =>
+        reject(new ObservabilityError(`Cannot serve health probes on health.port ${port} (host ${host}): ${error.code ?? error.message}. Pick a free port, or leave health.port unset.`));
+      server.once('error', failed);
+      server.listen(port, host, () => {
+        server.off('error', failed);
+        resolve();
+      });
+    });
+    // Once listening, an error (a failed accept) is reported, never thrown: probes must not take the process down.
+    server.on('error', (error) => this.logger.error({ err: error }, 'nestjs-observability: the health port failed'));
+    this.internal = server;
+  }
+
+  /** Answers a probe and returns true; returns false at once for any other request. */
+  private intercept(req: IncomingMessage, res: ServerResponse, internal: boolean): boolean {
+    const url = req.url;
+    if (url === undefined || !url.startsWith(this.prefix)) return false;
+    const q = url.indexOf('?');
+    const probe = this.probes.get(q === -1 ? url : url.slice(0, q));
+    if (probe === undefined) return false;
+    try {
+      this.serve(probe, req, res, internal);
+    } catch (error) {
+      this.logger.error({ err: error }, 'nestjs-observability: answering a health probe failed');
+      send(res, 503, ERROR_BODY);
+    }
+    return true;
+  }
+
+  private serve(probe: Probe, req: IncomingMessage, res: ServerResponse, internal: boolean): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...HEADERS, allow: 'GET, HEAD' }).end('{"statusCode":405,"message":"Method Not Allowed"}');
+      return;
+    }
+    // Liveness checks nothing: it fails only when the process cannot answer at all.
+    if (probe === 'live') return send(res, 200, OK_BODY);
+    if (this.shutdown.shuttingDown) return send(res, 503, SHUTTING_DOWN_BODY);
+    const details = this.detailsVisible(req, internal);
+    this.waiting.add(res);
+    void this.health.check().then((report) => {
+      // Already answered when shutdown began meanwhile.
+      if (!this.waiting.delete(res)) return;
+      send(res, report.status === 'ok' ? 200 : 503, render(probe, report, details));
+    });
+  }
+
+  private detailsVisible(req: IncomingMessage, internal: boolean): boolean {
+    switch (this.options.details) {
+      case 'always':
+        return true;
+      case 'never':
+        return false;
+      case 'authorized':
+        return internal || this.authorized(req.headers.authorization);
+    }
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (this.expected === undefined || typeof header !== 'string') return false;
+    const given = Buffer.from(header);
+    return given.length === this.expected.length && timingSafeEqual(given, this.expected);
+  }
+}
+
+/** Readiness names the failing indicators; `/health` shows them all; hidden details leave only the status. */
+function render(probe: Probe, report: HealthReport, details: boolean): string {
+  if (!details) return report.status === 'ok' ? OK_BODY : JSON.stringify({ status: report.status });
+  if (probe === 'health') return JSON.stringify(report);
+  return report.status === 'ok' ? OK_BODY : JSON.stringify({ status: report.status, error: report.error });
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  // The client may have gone away while the check ran.
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { ...HEADERS, 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+function commonPrefix(paths: string[]): string {
+  let prefix = paths[0];
+  for (const path of paths) {
+    while (!path.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  }
+  return prefix;
+}

@@ -1,0 +1,21 @@
+/**
+ * The health pillar's public surface, re-exported by the package's `index.ts`.
+ * Everything else in this folder is internal.
+ */
+export { HealthService, type HealthReport, type RegisterCheckOptions } from './health.service';
+export type { HealthDetailsVisibility, HealthOptions, ShutdownOptions } from './health.options';
+export type {
+  HealthCheckFunction,
+  HealthCheckOutcome,
+  HealthCheckReturn,
+  HealthDetailValue,
+  HealthIndicator,
+  TerminusIndicatorResult,
+} from './health-indicator.interface';
+export type { IndicatorOptions } from './indicators/indicator.options';
+export { PostgresHealthIndicator, type PostgresQueryable } from './indicators/postgres.health';
+export { RedisHealthIndicator, type RedisPingable } from './indicators/redis.health';
+export { HttpDependencyHealthIndicator, type HttpDependencyOptions } from './indicators/http-dependency.health';
+export { HeapHealthIndicator, RssHealthIndicator, type MemoryIndicatorOptions } from './indicators/memory.health';
+export { DiskSpaceHealthIndicator, type DiskSpaceOptions } from './indicators/disk.health';
+export { EventLoopDelayHealthIndicator, type EventLoopDelayOptions } from './indicators/event-loop.health';
