@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -31,6 +31,8 @@ export function snapshotLibrary(repoRoot: string, distBench: string, outDir: str
   mkdirSync(dir, { recursive: true });
   cpSync(join(source, 'package.json'), join(dir, 'package.json'));
   cpSync(join(source, 'dist'), join(dir, 'dist'), { recursive: true, filter: (file) => !file.endsWith('.tsbuildinfo') });
+  // Dependencies npm could not hoist live beside the library; the copy must resolve them too.
+  if (existsSync(join(source, 'node_modules'))) symlinkSync(join(source, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   const commit = git(repoRoot, ['rev-parse', '--short', 'HEAD']) || 'unknown';
   const dirty = git(repoRoot, ['status', '--porcelain', '--', 'libs/observability']) !== '';
