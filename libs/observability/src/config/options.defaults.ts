@@ -20,12 +20,13 @@ export const DEFAULTS = {
   /**
    * Sized for sustained load: at 10k spans/s a 3 s stall of the collector loses
    * nothing. Batches stay small because each is serialized in one go on the event
-   * loop: 512 spans keep that pause short enough not to show in p99 latency.
+   * loop, inside the span.end() that fills it: 128 spans (under 1 ms) keep that
+   * pause out of p99 latency, where 2,048 made it 6.6× bare's and 512 3.2×.
    */
   batch: {
     maxQueueSize: 32_768,
-    maxExportBatchSize: 512,
-    scheduledDelayMillis: 500,
+    maxExportBatchSize: 128,
+    scheduledDelayMillis: 250,
     exportTimeoutMillis: 10_000,
   },
 } as const;

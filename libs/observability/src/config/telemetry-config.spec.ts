@@ -12,7 +12,7 @@ describe('resolveTelemetryConfig', () => {
       samplerRatio: 1,
       exporter: 'none',
       tracesUrl: undefined,
-      batch: { maxQueueSize: 32_768, maxExportBatchSize: 512, scheduledDelayMillis: 500, exportTimeoutMillis: 10_000 },
+      batch: { maxQueueSize: 32_768, maxExportBatchSize: 128, scheduledDelayMillis: 250, exportTimeoutMillis: 10_000 },
       sdkMetrics: false,
       sdkLogs: false,
     });
