@@ -5,6 +5,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { HttpAdapterHost } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { callListener, interceptRequests } from '../http/request-listener';
 import { ObservabilityError } from '../observability.errors';
 import { HEALTH_OPTIONS } from './health.constants';
 import type { ResolvedHealthOptions } from './health.options';
@@ -12,7 +13,6 @@ import { type HealthReport, HealthService } from './health.service';
 import { ShutdownService } from './shutdown.service';
 
 type Probe = 'live' | 'ready' | 'health';
-type RequestListener = (this: Server, req: IncomingMessage, res: ServerResponse) => void;
 
 const WRAPPED = Symbol('nestjs-observability.health');
 const HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache, no-store, must-revalidate' } as const;
@@ -79,8 +79,13 @@ export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShut
    */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.enabled) return;
-    const server = this.adapterHost?.httpAdapter?.getHttpServer() as (Server & { [WRAPPED]?: true }) | undefined;
-    if (server && !server[WRAPPED]) this.install(server);
+    const server = this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
+    if (server) {
+      interceptRequests(server, WRAPPED, (listener, srv, req, res) => {
+        if (this.shutdown.shuttingDown) res.setHeader('connection', 'close');
+        if (!this.intercept(req, res, false)) callListener(listener, srv, req, res);
+      });
+    }
     if (this.options.port !== undefined) await this.listen(this.options.port, this.options.host);
   }
 
@@ -91,18 +96,6 @@ export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShut
     this.internal = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private install(server: Server & { [WRAPPED]?: true }): void {
-    const [listener] = server.listeners('request') as RequestListener[];
-    if (!listener) return;
-    server[WRAPPED] = true;
-    const endpoint = this;
-    server.removeListener('request', listener);
-    server.prependListener('request', function (this: Server, req: IncomingMessage, res: ServerResponse) {
-      if (endpoint.shutdown.shuttingDown) res.setHeader('connection', 'close');
-      if (!endpoint.intercept(req, res, false)) Reflect.apply(listener, this, [req, res]);
-    });
   }
 
   private async listen(port: number, host: string): Promise<void> {

@@ -28,11 +28,11 @@ import type { MetricsEndpoint } from '../metrics/metrics.endpoint';
 import { UNMATCHED_ROUTE } from '../metrics/metrics.constants';
 import { HTTP_METRICS, METRICS_ENDPOINT, OPTIONS, PINO, SCRUBBER } from '../observability.constants';
 import { ATTR_REQUEST_ID, TRACER_NAME, TRACER_VERSION } from '../tracing/tracing.constants';
+import { callListener, interceptRequests, type RequestListener } from './request-listener';
 
 /** The per-request state rides on the response object, the one thing every later stage can reach. */
 const STATE = Symbol('nestjs-observability.request');
 type ObservedResponse = ServerResponse & { [STATE]?: RequestState };
-type RequestListener = (this: Server, req: IncomingMessage, res: ServerResponse) => void;
 
 /** Methods the HTTP semantic conventions name; anything else is `_OTHER`. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
@@ -97,16 +97,8 @@ export class HttpObserver {
   install(): void {
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter || !this.active) return;
-    const server = adapter.getHttpServer() as (Server & { [WRAPPED]?: true }) | undefined;
-    if (!server || server[WRAPPED]) return;
-    const [listener] = server.listeners('request') as RequestListener[];
-    if (!listener) return;
-    server[WRAPPED] = true;
-    const observer = this;
-    server.removeListener('request', listener);
-    server.prependListener('request', function (this: Server, req: IncomingMessage, res: ServerResponse) {
-      observer.handle(listener, this, req, res);
-    });
+    const server = adapter.getHttpServer() as Server | undefined;
+    if (!server || !interceptRequests(server, WRAPPED, (listener, srv, req, res) => this.handle(listener, srv, req, res))) return;
 
     const instance = adapter.getInstance() as AdapterInstance;
     if (adapter.getType() === 'fastify') {
@@ -258,14 +250,6 @@ export class HttpObserver {
       );
     }
   }
-}
-
-/**
- * Calls the adapter's listener as the server would. Never `listener.bind`/`.call`
- * on it directly: an Express app is a function whose own `bind` is the HTTP BIND route.
- */
-function callListener(listener: RequestListener, server: Server, req: IncomingMessage, res: ServerResponse): void {
-  Reflect.apply(listener, server, [req, res]);
 }
 
 /** `http_request_method` label: the method, or `_OTHER` for one the conventions do not name. */
