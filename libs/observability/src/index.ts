@@ -15,13 +15,13 @@ export type {
   RedactionPattern,
   TracingOptions,
 } from './config/options.interface';
-export { ObservabilityConfigError, ObservabilityError } from './observability.errors';
+export { ObservabilityConfigError, ObservabilityError } from './shared/observability.errors';
 export { RequestContextService } from './context/request-context.service';
 export type { RequestContext } from './context/request-context';
 export { TracingService } from './tracing/tracing.service';
 export { Traced, type TracedOptions } from './tracing/traced.decorator';
 export type { SpanOptions } from './tracing/span-runner';
-export { Scrubber, type ScrubberPolicy } from './logging/scrubber';
+export { Scrubber, type ScrubberPolicy } from './shared/scrubber';
 export {
   MetricsService,
   type CounterMetric,

@@ -23,7 +23,7 @@ import { RequestContextService } from './context/request-context.service';
 import { HttpObserver } from './http/http-observer';
 import { ObservabilityPinoLogger } from './logging/pino-logger.service';
 import { createPino, type PinoHandle } from './logging/pino.factory';
-import { Scrubber } from './logging/scrubber';
+import { Scrubber } from './shared/scrubber';
 import { Counter, register as defaultRegistry, Registry } from 'prom-client';
 import { registerRuntimeMetrics } from './metrics/runtime.metrics';
 import { CardinalityGuard } from './metrics/cardinality-guard';

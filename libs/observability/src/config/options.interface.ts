@@ -1,4 +1,7 @@
 import type { DestinationStream } from 'pino';
+import type { RedactionPattern } from '../shared/scrubber';
+
+export type { RedactionPattern };
 import type { HealthOptions, ResolvedHealthOptions } from '../health/health.options';
 
 /** Log levels, most severe first. */
@@ -121,13 +124,6 @@ export interface LoggingOptions {
   destination?: string | DestinationStream;
 }
 
-/** A value pattern the scrubber replaces wherever it appears in a string. */
-export interface RedactionPattern {
-  /** Shown in the censor text: `[REDACTED:email]`. */
-  name: string;
-  /** Must be global (`g` flag). */
-  pattern: RegExp;
-}
 
 /** Options of the scrubber. */
 export interface RedactionOptions {

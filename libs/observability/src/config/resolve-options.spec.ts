@@ -1,4 +1,4 @@
-import { ObservabilityConfigError, ObservabilityError } from '../observability.errors';
+import { ObservabilityConfigError, ObservabilityError } from '../shared/observability.errors';
 import type { ObservabilityModuleOptions } from './options.interface';
 import { resolveOptions } from './resolve-options';
 

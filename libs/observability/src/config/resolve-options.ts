@@ -1,4 +1,4 @@
-import { ObservabilityConfigError } from '../observability.errors';
+import { ObservabilityConfigError } from '../shared/observability.errors';
 import { resolveHealthOptions } from '../health/health.options';
 import { ENV, type Env, readEnv } from './env';
 import { DEFAULTS } from './options.defaults';

@@ -1,4 +1,4 @@
-import { ObservabilityConfigError } from '../observability.errors';
+import { ObservabilityConfigError } from '../shared/observability.errors';
 import { resolveTelemetryConfig, SAMPLERS } from './telemetry-config';
 
 describe('resolveTelemetryConfig', () => {

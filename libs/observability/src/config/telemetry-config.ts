@@ -1,4 +1,4 @@
-import { ObservabilityConfigError } from '../observability.errors';
+import { ObservabilityConfigError } from '../shared/observability.errors';
 import { DEFAULTS } from './options.defaults';
 import { ENV, type Env, readEnv } from './env';
 

@@ -7,7 +7,7 @@ import { type Observable, throwError } from 'rxjs';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import { RequestContextService } from '../context/request-context.service';
 import type { PinoHandle } from '../logging/pino.factory';
-import type { Scrubber } from '../logging/scrubber';
+import type { Scrubber } from '../shared/scrubber';
 import { MetricsService } from '../metrics/metrics.service';
 import { OPTIONS, PINO, SCRUBBER, TELEMETRY } from '../observability.constants';
 import type { Telemetry } from '../sdk/telemetry';

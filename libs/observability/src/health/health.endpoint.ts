@@ -5,8 +5,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { HttpAdapterHost } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { callListener, interceptRequests } from '../http/request-listener';
-import { ObservabilityError } from '../observability.errors';
+import { callListener, interceptRequests } from '../shared/request-listener';
+import { ObservabilityError } from '../shared/observability.errors';
 import { HEALTH_OPTIONS } from './health.constants';
 import type { ResolvedHealthOptions } from './health.options';
 import { type HealthReport, HealthService } from './health.service';

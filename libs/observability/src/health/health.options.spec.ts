@@ -1,4 +1,4 @@
-import { ObservabilityConfigError } from '../observability.errors';
+import { ObservabilityConfigError } from '../shared/observability.errors';
 import type { HealthIndicator } from './health-indicator.interface';
 import { type HealthOptions, resolveHealthOptions } from './health.options';
 

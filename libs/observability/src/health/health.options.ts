@@ -1,5 +1,5 @@
 import { type Env, readEnv } from '../config/env';
-import { ObservabilityConfigError } from '../observability.errors';
+import { ObservabilityConfigError } from '../shared/observability.errors';
 import type { HealthIndicator } from './health-indicator.interface';
 import { INDICATOR_NAME } from './health.constants';
 

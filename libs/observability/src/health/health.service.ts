@@ -6,7 +6,7 @@ import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import type { GaugeMetric } from '../metrics/metrics.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { ObservabilityError } from '../observability.errors';
+import { ObservabilityError } from '../shared/observability.errors';
 import { HEALTH_INDICATOR_STATUS, HEALTH_OPTIONS, INDICATOR_NAME } from './health.constants';
 import type { HealthCheckFunction, HealthCheckOutcome, HealthIndicator } from './health-indicator.interface';
 import type { ResolvedHealthOptions } from './health.options';

@@ -22,13 +22,13 @@ import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import { RequestState } from '../context/request-context';
 import { RequestContextService } from '../context/request-context.service';
 import { type PinoHandle, PRE_SCRUBBED } from '../logging/pino.factory';
-import type { Scrubber } from '../logging/scrubber';
+import type { Scrubber } from '../shared/scrubber';
 import type { HttpServerMetrics } from '../metrics/http-server.metrics';
 import type { MetricsEndpoint } from '../metrics/metrics.endpoint';
 import { UNMATCHED_ROUTE } from '../metrics/metrics.constants';
 import { HTTP_METRICS, METRICS_ENDPOINT, OPTIONS, PINO, SCRUBBER } from '../observability.constants';
 import { ATTR_REQUEST_ID, TRACER_NAME, TRACER_VERSION } from '../tracing/tracing.constants';
-import { callListener, interceptRequests, type RequestListener } from './request-listener';
+import { callListener, interceptRequests, type RequestListener } from '../shared/request-listener';
 
 /** The per-request state rides on the response object, the one thing every later stage can reach. */
 const STATE = Symbol('nestjs-observability.request');

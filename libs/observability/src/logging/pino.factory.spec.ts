@@ -7,7 +7,7 @@ import { type InMemoryTracing, useInMemoryTracing } from '../testing/in-memory-t
 import { LogCapture, type LogRecord } from '../testing/log-capture';
 import { TracingService } from '../tracing/tracing.service';
 import { createPino } from './pino.factory';
-import { Scrubber } from './scrubber';
+import { Scrubber } from '../shared/scrubber';
 
 let tracing: InMemoryTracing;
 

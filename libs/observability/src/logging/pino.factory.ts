@@ -2,7 +2,7 @@ import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { RequestContextService } from '../context/request-context.service';
-import type { Scrubber } from './scrubber';
+import type { Scrubber } from '../shared/scrubber';
 
 /**
  * Marks a record the library built from values it already scrubbed (the request

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { ObservabilityError } from '../observability.errors';
+import { ObservabilityError } from '../shared/observability.errors';
 import type { CardinalityGuard } from './cardinality-guard';
 import { OVERFLOW_VALUE } from './metrics.constants';
 import { METRICS_GUARD, METRICS_REGISTRY, PINO } from '../observability.constants';

@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Scrubber } from '../logging/scrubber';
+import { Scrubber } from '../shared/scrubber';
 import { TRACER_NAME } from '../tracing/tracing.constants';
 
 /**

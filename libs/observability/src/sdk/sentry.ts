@@ -9,7 +9,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DEFAULTS } from '../config/options.defaults';
 import type { SentryConfig } from '../config/telemetry-config';
-import type { Scrubber } from '../logging/scrubber';
+import type { Scrubber } from '../shared/scrubber';
 
 /** What the module needs of Sentry to report an error. */
 export interface ErrorReporter {

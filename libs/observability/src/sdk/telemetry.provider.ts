@@ -1,7 +1,7 @@
 import { ProxyTracerProvider, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
-import type { Scrubber } from '../logging/scrubber';
+import type { Scrubber } from '../shared/scrubber';
 import { getTelemetry, startTelemetry, type Telemetry } from './telemetry';
 
 /**

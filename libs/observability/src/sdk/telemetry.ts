@@ -28,7 +28,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import type { Env } from '../config/env';
 import { DEFAULTS } from '../config/options.defaults';
 import { resolveTelemetryConfig, type TelemetryConfig } from '../config/telemetry-config';
-import type { Scrubber } from '../logging/scrubber';
+import type { Scrubber } from '../shared/scrubber';
 import { ScrubbingSpanProcessor } from './scrubbing-span-processor';
 import { type ErrorReporter, initSentry, type SentryParts } from './sentry';
 

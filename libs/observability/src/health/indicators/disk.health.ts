@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { ObservabilityError } from '../../observability.errors';
+import { ObservabilityError } from '../../shared/observability.errors';
 import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
 
 /** Options of {@link DiskSpaceHealthIndicator}. */

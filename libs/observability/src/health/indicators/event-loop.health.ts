@@ -1,5 +1,5 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { ObservabilityError } from '../../observability.errors';
+import { ObservabilityError } from '../../shared/observability.errors';
 import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
 
 /** Options of {@link EventLoopDelayHealthIndicator}. */

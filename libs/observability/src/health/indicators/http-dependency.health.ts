@@ -1,4 +1,4 @@
-import { ObservabilityError } from '../../observability.errors';
+import { ObservabilityError } from '../../shared/observability.errors';
 import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
 import type { IndicatorOptions } from './indicator.options';
 

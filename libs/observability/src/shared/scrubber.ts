@@ -1,4 +1,10 @@
-import type { RedactionPattern } from '../config/options.interface';
+/** A value pattern the scrubber replaces wherever it appears in a string. */
+export interface RedactionPattern {
+  /** Shown in the censor text: `[REDACTED:email]`. */
+  name: string;
+  /** Must be global (`g` flag). */
+  pattern: RegExp;
+}
 
 /** Key fragments whose values are always replaced (compared lower-case, without `-`/`_`/spaces). */
 const DEFAULT_KEY_FRAGMENTS = [
