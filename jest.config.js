@@ -15,7 +15,7 @@ const swc = [
 module.exports = {
   testEnvironment: 'node',
   rootDir: __dirname,
-  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/tools/**/*.spec.ts'],
   // Two packages need compiling to CommonJS for Jest's module registry, which
   // runs neither a dynamic import() without --experimental-vm-modules nor ESM:
   // the OTLP exporter loads `http` with import() (open-telemetry/opentelemetry-js#6035),

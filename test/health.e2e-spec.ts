@@ -8,7 +8,7 @@ import { Pool } from 'pg';
 import request from 'supertest';
 import { ObservabilityLogger, ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
 import { type InMemoryTracing, LogCapture, useInMemoryTracing } from 'nestjs-observability/testing';
-import type { HealthOptions } from '../libs/observability/src/health/health.options';
+import type { HealthOptions } from 'nestjs-observability';
 import { HealthEndpoint } from '../libs/observability/src/health/health.endpoint';
 import { ShutdownService } from '../libs/observability/src/health/shutdown.service';
 import {

@@ -15,6 +15,7 @@ import request from 'supertest';
 import { MetricsService, ObservabilityModule, Traced } from 'nestjs-observability';
 import { type InMemoryTracing, LogCapture, useInMemoryTracing } from 'nestjs-observability/testing';
 import { ADAPTERS, bootstrapApp } from './utils/bootstrap';
+import { freePort } from './utils/free-port';
 import { hasPromtool, promtoolCheckMetrics, requireTool } from './utils/promtool';
 
 /** Denies every request: /metrics must not be behind it. */
@@ -255,15 +256,15 @@ describe('metrics endpoint options', () => {
   });
 
   it('serves /metrics on a separate port, and not on the application port', async () => {
+    const port = await freePort();
     const app = await bootstrapApp('fastify', {
-      imports: [ObservabilityModule.forRoot({ tracing: false, logging: false, metrics: { port: 0, host: '127.0.0.1' } })],
+      imports: [ObservabilityModule.forRoot({ tracing: false, logging: false, metrics: { port, host: '127.0.0.1' } })],
       controllers: [PingController],
     });
     try {
       await request(app.getHttpServer()).get('/ping').expect(200);
       await request(app.getHttpServer()).get('/metrics').expect(404);
-      const endpoint = app.get<{ port?: number }>('OBSERVABILITY:METRICS_ENDPOINT');
-      const res = await fetch(`http://127.0.0.1:${endpoint.port}/metrics`);
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('http_route="/ping"');
     } finally {

@@ -5,6 +5,8 @@
  */
 export { ObservabilityModule } from './observability.module';
 export type {
+  HealthDetailsVisibility,
+  HealthOptions,
   HttpOptions,
   LogFormat,
   LoggingOptions,
@@ -13,11 +15,12 @@ export type {
   ObservabilityModuleOptions,
   RedactionOptions,
   RedactionPattern,
+  ShutdownOptions,
   TracingOptions,
 } from './config/options.interface';
 export { ObservabilityConfigError, ObservabilityError } from './shared/observability.errors';
 export { RequestContextService } from './context/request-context.service';
-export type { RequestContext } from './context/request-context';
+export type { RequestContext } from './context/unit-of-work';
 export { TracingService } from './tracing/tracing.service';
 export { Traced, type TracedOptions } from './tracing/traced.decorator';
 export type { SpanOptions } from './tracing/span-runner';
@@ -48,9 +51,7 @@ export {
   type HealthCheckOutcome,
   type HealthCheckReturn,
   type HealthDetailValue,
-  type HealthDetailsVisibility,
   type HealthIndicator,
-  type HealthOptions,
   type HealthReport,
   type HttpDependencyOptions,
   type IndicatorOptions,
@@ -58,7 +59,6 @@ export {
   type PostgresQueryable,
   type RedisPingable,
   type RegisterCheckOptions,
-  type ShutdownOptions,
   type TerminusIndicatorResult,
 } from './health';
 export type { ErrorsOptions } from './config/options.interface';

@@ -1,6 +1,7 @@
 /**
  * The one place that reads environment variables. Everything here is plain
- * strings; parsing and validation live in `resolve-options.ts` and `telemetry-config.ts`.
+ * strings; parsing and validation live in `resolve-options.ts`, `health-options.ts`
+ * and `telemetry-config.ts`.
  */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -15,6 +16,8 @@ export const ENV = {
   tracesExporter: 'OTEL_TRACES_EXPORTER',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  otlpProtocol: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+  otlpTracesProtocol: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
   sdkDisabled: 'OTEL_SDK_DISABLED',
   metricsExporter: 'OTEL_METRICS_EXPORTER',
   logsExporter: 'OTEL_LOGS_EXPORTER',
@@ -28,6 +31,9 @@ export const ENV = {
   sentryFlushTimeout: 'SENTRY_FLUSH_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logFormat: 'LOG_FORMAT',
+  healthDetailsToken: 'HEALTH_DETAILS_TOKEN',
+  shutdownDrainDelay: 'SHUTDOWN_DRAIN_DELAY_MS',
+  shutdownTimeout: 'SHUTDOWN_TIMEOUT_MS',
 } as const;
 
 /** Reads one variable; an empty or blank value counts as unset. */

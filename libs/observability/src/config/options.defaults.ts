@@ -17,6 +17,17 @@ export const DEFAULTS = {
   metricsPath: '/metrics',
   metricsHost: '0.0.0.0',
   maxLabelSets: 1000,
+  /** The `health` section: probe paths, check timeout, who sees details, the shutdown sequence. */
+  health: {
+    path: '/health',
+    livePath: '/health/live',
+    readyPath: '/health/ready',
+    timeoutMs: 1_000,
+    details: 'always',
+    host: '0.0.0.0',
+    drainDelayMs: 5_000,
+    shutdownTimeoutMs: 10_000,
+  },
   /**
    * Sized for sustained load: at 10k spans/s a 3 s stall of the collector loses
    * nothing. Batches stay small because each is serialized in one go on the event

@@ -1,8 +1,8 @@
 import type { DestinationStream } from 'pino';
 import type { RedactionPattern } from '../shared/scrubber';
+import type { HealthIndicator } from './health-indicator.interface';
 
 export type { RedactionPattern };
-import type { HealthOptions, ResolvedHealthOptions } from '../health/health.options';
 
 /** Log levels, most severe first. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -124,7 +124,6 @@ export interface LoggingOptions {
   destination?: string | DestinationStream;
 }
 
-
 /** Options of the scrubber. */
 export interface RedactionOptions {
   /** @default true */
@@ -141,6 +140,104 @@ export interface RedactionOptions {
   patterns?: RedactionPattern[];
   /** @default '[REDACTED]' */
   censor?: string;
+}
+
+/** Who sees the per-indicator details of `/health` and `/health/ready`. */
+export type HealthDetailsVisibility = 'always' | 'authorized' | 'never';
+
+/**
+ * Health probes and graceful shutdown: the `health` option of
+ * `ObservabilityModule.forRoot()`. `false` switches both off.
+ *
+ * The endpoints answer before Nest's router (like `/metrics`): global guards,
+ * a global prefix, interceptors and exception filters never apply to them, and
+ * no probe makes a span, a request log line or a RED metric.
+ *
+ * @example
+ * ObservabilityModule.forRoot({
+ *   serviceName: 'orders',
+ *   health: { details: 'authorized', shutdown: { drainDelayMs: 10_000, timeoutMs: 25_000 } },
+ * });
+ */
+export interface HealthOptions {
+  /** @default true */
+  enabled?: boolean;
+  /** Details of every indicator (`status`, `info`, `error`, `details`). @default '/health' */
+  path?: string;
+  /** Liveness: no dependency is checked; 200 while the process can serve, shutdown included. @default '/health/live' */
+  livePath?: string;
+  /** Readiness: runs every indicator; 503 when one is down and from the first moment of shutdown. @default '/health/ready' */
+  readyPath?: string;
+  /** Time each indicator gets before it counts as down (an indicator may set its own). @default 1000 */
+  timeoutMs?: number;
+  /**
+   * Indicators checked from the start. More can be added at run time with
+   * `HealthService.register()`, which is where indicators that need an injected
+   * client (a `pg` Pool, an ioredis client) usually go.
+   * @default []
+   */
+  indicators?: HealthIndicator[];
+  /**
+   * Who sees indicator details. `'always'`: everyone. `'authorized'`: requests
+   * bearing `Authorization: Bearer <token>`, and every request on `port`;
+   * others get only `{"status": …}`. `'never'`: nobody, on any port.
+   * Bodies never carry hosts, ports, user names, connection strings or stacks either way.
+   * @default 'always'
+   */
+  details?: HealthDetailsVisibility;
+  /** The bearer token that shows details when `details` is `'authorized'`. @default process.env.HEALTH_DETAILS_TOKEN */
+  token?: string;
+  /**
+   * Also serve the endpoints on this internal port, with details when `details`
+   * is `'authorized'` (0 picks a free port). The application's port keeps serving them.
+   * @default none
+   */
+  port?: number;
+  /** Address the internal port binds to. @default '0.0.0.0' */
+  host?: string;
+  /** The shutdown sequence on SIGTERM / SIGINT. `false` leaves shutdown to Nest alone. @default true */
+  shutdown?: ShutdownOptions | boolean;
+}
+
+/**
+ * The shutdown sequence, run when `app.enableShutdownHooks()` is on and the
+ * process gets SIGTERM or SIGINT: readiness fails at once (liveness stays up),
+ * responses ask clients to close their connections, then after the drain delay
+ * the server stops accepting and in-flight requests finish; spans, log lines
+ * and error reports are flushed; the process exits.
+ */
+export interface ShutdownOptions {
+  /** @default true */
+  enabled?: boolean;
+  /**
+   * How long to keep serving after SIGTERM with readiness failing, so that load
+   * balancers stop routing here before the port closes. Not applied on SIGINT
+   * (Ctrl-C at a terminal) nor on `app.close()`.
+   * @default process.env.SHUTDOWN_DRAIN_DELAY_MS, else 5000
+   */
+  drainDelayMs?: number;
+  /**
+   * Budget of the whole sequence, from the signal to the flush. Connections
+   * still open when the flush's share is reached are closed, and the flush gets
+   * what is left, so a dead collector cannot hold the process.
+   * @default process.env.SHUTDOWN_TIMEOUT_MS, else 10000
+   */
+  timeoutMs?: number;
+}
+
+/** Health options after defaults, environment and validation: every field is set. */
+export interface ResolvedHealthOptions {
+  enabled: boolean;
+  path: string;
+  livePath: string;
+  readyPath: string;
+  timeoutMs: number;
+  indicators: HealthIndicator[];
+  details: HealthDetailsVisibility;
+  token: string | undefined;
+  port: number | undefined;
+  host: string;
+  shutdown: { enabled: boolean; drainDelayMs: number; timeoutMs: number };
 }
 
 /** Options after defaults, env and validation: every field is set. */

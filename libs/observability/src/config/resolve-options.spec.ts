@@ -252,4 +252,70 @@ describe('resolveOptions', () => {
       );
     });
   });
+
+  describe('unknown keys', () => {
+    const rejected = 'Unknown options are rejected, not ignored, so that a typo cannot leave a setting at its default.';
+
+    it('rejects logging.levl with a did-you-mean, as it rejects health.pth (regression: logging keys were not checked)', () => {
+      expect(() => resolveOptions(untyped({ logging: { levl: 'debug' } }), {})).toThrow(
+        'Invalid logging.levl: "debug". Expected one of the options enabled, level, format, requestLog, destination. ' +
+          'Fix the "logging.levl" option passed to ObservabilityModule.forRoot(). Did you mean logging.level? ' +
+          rejected,
+      );
+      expect(() => resolveOptions(untyped({ health: { pth: '/x' } }), {})).toThrow(
+        'Fix the "health.pth" option passed to ObservabilityModule.forRoot(). Did you mean health.path? ' + rejected,
+      );
+    });
+
+    it.each<[string, Record<string, unknown>, string, string, string]>([
+      ['top level', { serviceNmae: 'orders' }, 'serviceNmae', '"orders"', 'serviceName'],
+      ['http', { http: { requestIdHeadr: 'x-id' } }, 'http.requestIdHeadr', '"x-id"', 'http.requestIdHeader'],
+      ['tracing', { tracing: { enable: false } }, 'tracing.enable', 'false', 'tracing.enabled'],
+      ['logging', { logging: { Level: 'debug' } }, 'logging.Level', '"debug"', 'logging.level'],
+      ['metrics', { metrics: { prot: 9464 } }, 'metrics.prot', '9464', 'metrics.port'],
+      ['metrics.auth', { metrics: { auth: { bearerTokn: 's3cret' } } }, 'metrics.auth.bearerTokn', '"[given]"', 'metrics.auth.bearerToken'],
+      ['errors', { errors: { reportStatus: [500] } }, 'errors.reportStatus', '[500]', 'errors.reportStatuses'],
+      ['redaction', { redaction: { key: ['pin'] } }, 'redaction.key', '["pin"]', 'redaction.keys'],
+      ['redaction.patterns items', { redaction: { patterns: [{ name: 'pin', patern: /\d{4}/g }] } }, 'redaction.patterns[0].patern', '/\\d{4}/g', 'redaction.patterns[0].pattern'],
+      ['health', { health: { livepath: '/live' } }, 'health.livepath', '"/live"', 'health.livePath'],
+      ['health.shutdown', { health: { shutdown: { drainDelay: 100 } } }, 'health.shutdown.drainDelay', '100', 'health.shutdown.drainDelayMs'],
+    ])('rejects a misspelt key in %s, naming it, its value and the key it was probably meant to be', (_section, options, path, shown, meant) => {
+      expect(() => resolveOptions(untyped(options), {})).toThrow(
+        `Invalid ${path}: ${shown}. Expected one of the options `,
+      );
+      expect(() => resolveOptions(untyped(options), {})).toThrow(
+        `Fix the "${path}" option passed to ObservabilityModule.forRoot(). Did you mean ${meant}? ${rejected}`,
+      );
+    });
+
+    it('lists the accepted keys and asks to remove the key when none is close', () => {
+      expect(() => resolveOptions(untyped({ logging: { colour: 'red' } }), {})).toThrow(
+        'Invalid logging.colour: "red". Expected one of the options enabled, level, format, requestLog, destination. ' +
+          'Fix the "logging.colour" option passed to ObservabilityModule.forRoot(). Remove it or use one of the options listed. ' +
+          rejected,
+      );
+    });
+
+    it('lists the keys of metrics.auth and never shows the value given there', () => {
+      expect(() => resolveOptions(untyped({ metrics: { auth: { token: 's3cret' } } }), {})).toThrow(
+        'Invalid metrics.auth.token: "[given]". Expected one of the options bearerToken, username, password. ',
+      );
+    });
+
+    it('hides the value of a misspelt secret key', () => {
+      const resolve = () => resolveOptions(untyped({ health: { tokn: 's3cret' } }), {});
+      expect(resolve).toThrow('Invalid health.tokn: "[given]".');
+      expect(resolve).toThrow('Did you mean health.token?');
+    });
+
+    it('throws ObservabilityConfigError carrying the unknown path and its value', () => {
+      expect(() => resolveOptions(untyped({ errors: { enabld: true } }), {})).toThrow(
+        expect.objectContaining({ name: 'ObservabilityConfigError', source: 'errors.enabld', value: true, kind: 'option' }),
+      );
+    });
+
+    it('still accepts isGlobal, an extra of the module builder, next to the options', () => {
+      expect(() => resolveOptions(untyped({ isGlobal: true, logging: { level: 'debug' } }), {})).not.toThrow();
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { ObservabilityConfigError } from '../shared/observability.errors';
-import { resolveTelemetryConfig, SAMPLERS } from './telemetry-config';
+import { OTLP_PROTOCOLS, resolveTelemetryConfig, SAMPLERS } from './telemetry-config';
 
 describe('resolveTelemetryConfig', () => {
   it('defaults to an enabled SDK, parentbased_always_on at ratio 1, no exporter and the default batch sizes', () => {
@@ -12,6 +12,7 @@ describe('resolveTelemetryConfig', () => {
       samplerRatio: 1,
       exporter: 'none',
       tracesUrl: undefined,
+      otlpProtocol: 'http/protobuf',
       batch: { maxQueueSize: 32_768, maxExportBatchSize: 128, scheduledDelayMillis: 250, exportTimeoutMillis: 10_000 },
       sdkMetrics: false,
       sdkLogs: false,
@@ -115,6 +116,57 @@ describe('resolveTelemetryConfig', () => {
         `Invalid ${name}: "${value}". Expected an absolute http(s) URL such as http://127.0.0.1:4318. ` +
           `Fix or unset the environment variable ${name}.`,
       );
+    });
+  });
+
+  describe('OTLP protocol', () => {
+    it('is http/protobuf by default', () => {
+      expect(resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpProtocol).toBe('http/protobuf');
+    });
+
+    it.each(OTLP_PROTOCOLS)('accepts OTEL_EXPORTER_OTLP_PROTOCOL=%s', (protocol) => {
+      expect(resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: protocol }).otlpProtocol).toBe(protocol);
+    });
+
+    it.each(OTLP_PROTOCOLS)('accepts OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=%s', (protocol) => {
+      expect(resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol }).otlpProtocol).toBe(protocol);
+    });
+
+    it('accepts the protocol in upper case', () => {
+      expect(resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/JSON' }).otlpProtocol).toBe('http/json');
+    });
+
+    it('takes OTEL_EXPORTER_OTLP_TRACES_PROTOCOL over OTEL_EXPORTER_OTLP_PROTOCOL', () => {
+      const config = resolveTelemetryConfig({
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      });
+      expect(config.otlpProtocol).toBe('http/json');
+    });
+
+    it('leaves OTEL_EXPORTER_OTLP_PROTOCOL=grpc to other signals when the traces variable decides', () => {
+      const config = resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' });
+      expect(config.otlpProtocol).toBe('http/json');
+    });
+
+    it.each([
+      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+      ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'grpc'],
+      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/proto'],
+      ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'json'],
+    ])('rejects %s=%s naming the variable, the value, what is accepted and the fix', (name, value) => {
+      const resolving = () => resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', [name]: value });
+      expect(resolving).toThrow(
+        `Invalid ${name}: "${value}". Expected http/protobuf (the default) or http/json; grpc is not supported: ` +
+          `send OTLP over HTTP, which collectors serve on port 4318. Fix or unset the environment variable ${name}.`,
+      );
+      expect(resolving).toThrow(ObservabilityConfigError);
+    });
+
+    it('names the traces variable when it is the bad one, even if the general one is fine', () => {
+      expect(() =>
+        resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }),
+      ).toThrow('Invalid OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc".');
     });
   });
 

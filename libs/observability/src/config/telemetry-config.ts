@@ -1,6 +1,6 @@
 import { ObservabilityConfigError } from '../shared/observability.errors';
-import { DEFAULTS } from './options.defaults';
 import { ENV, type Env, readEnv } from './env';
+import { DEFAULTS } from './options.defaults';
 
 /** Samplers named by `OTEL_TRACES_SAMPLER`. */
 export const SAMPLERS = [
@@ -17,6 +17,17 @@ const EXPORTERS = ['otlp', 'console', 'none'] as const;
 export type TracesExporterName = (typeof EXPORTERS)[number];
 
 /**
+ * Encodings of OTLP over HTTP that `OTEL_EXPORTER_OTLP_PROTOCOL` may name. The
+ * spec's third, `grpc`, is refused: it needs a gRPC client the library does not
+ * ship, for what every collector also accepts over HTTP.
+ */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/** One of {@link OTLP_PROTOCOLS}. */
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+/** The OpenTelemetry spec's default for OTLP exporters. */
+const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
+
+/**
  * What the register preload needs to start the pipeline, read from env only
  * (it runs before the application and its options exist).
  */
@@ -31,6 +42,8 @@ export interface TelemetryConfig {
   exporter: TracesExporterName;
   /** Full URL spans are posted to, when the exporter is `otlp`. */
   tracesUrl: string | undefined;
+  /** How OTLP spans are encoded: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. */
+  otlpProtocol: OtlpProtocol;
   /** Batch span processor settings: the defaults, or the `OTEL_BSP_*` variables. */
   batch: { maxQueueSize: number; maxExportBatchSize: number; scheduledDelayMillis: number; exportTimeoutMillis: number };
   /** Error reports (and, with a sample rate, traces) to Sentry; `undefined` without `SENTRY_DSN`. */
@@ -93,6 +106,7 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
     samplerRatio,
     exporter,
     tracesUrl,
+    otlpProtocol: resolveOtlpProtocol(env),
     batch: {
       maxQueueSize: positiveInt(env, ENV.bspMaxQueueSize, DEFAULTS.batch.maxQueueSize),
       maxExportBatchSize: positiveInt(env, ENV.bspMaxExportBatchSize, DEFAULTS.batch.maxExportBatchSize),
@@ -102,6 +116,27 @@ export function resolveTelemetryConfig(env: Env): TelemetryConfig {
     sdkMetrics: readEnv(env, ENV.metricsExporter) !== undefined,
     sdkLogs: readEnv(env, ENV.logsExporter) !== undefined,
   };
+}
+
+/**
+ * The signal-specific variable wins over the general one, as the spec says; only
+ * the one that decides is checked, so `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` can stay
+ * for other signals' exporters when the traces variable says `http/*`.
+ */
+function resolveOtlpProtocol(env: Env): OtlpProtocol {
+  const name = readEnv(env, ENV.otlpTracesProtocol) === undefined ? ENV.otlpProtocol : ENV.otlpTracesProtocol;
+  const raw = readEnv(env, name);
+  if (raw === undefined) return DEFAULT_OTLP_PROTOCOL;
+  const protocol = raw.toLowerCase();
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new ObservabilityConfigError(
+      name,
+      raw,
+      'http/protobuf (the default) or http/json; grpc is not supported: send OTLP over HTTP, which collectors serve on port 4318',
+      'env',
+    );
+  }
+  return protocol as OtlpProtocol;
 }
 
 function resolveSentry(env: Env): SentryConfig | undefined {

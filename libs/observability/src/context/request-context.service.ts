@@ -1,12 +1,24 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
-import { type RequestContext, RequestState } from './request-context';
+import { context, createContextKey, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import { type RequestContext, UnitOfWork, type WorkDriver } from './unit-of-work';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 /** Key of the request state inside the OpenTelemetry context. */
 const STATE_KEY = createContextKey('nestjs-observability.request');
+
+/** Work started with {@link RequestContextService.run}: a context and a request id, nothing observed. */
+const MANUAL: WorkDriver = Object.freeze({
+  kind: 'manual',
+  spanKind: SpanKind.INTERNAL,
+  completedMessage: 'work completed',
+  carrier: () => undefined,
+  carrierGetter: undefined,
+  startName: () => 'work',
+  startAttributes: () => ({}),
+  endSpan: () => undefined,
+});
 
 /**
  * The request context: one store per request, visible in middleware, guards,
@@ -22,7 +34,7 @@ const STATE_KEY = createContextKey('nestjs-observability.request');
  */
 @Injectable()
 export class RequestContextService {
-  private readonly storage = new AsyncLocalStorage<RequestState>();
+  private readonly storage = new AsyncLocalStorage<UnitOfWork>();
   private otel = false;
 
   /**
@@ -50,7 +62,7 @@ export class RequestContextService {
    * not come from HTTP: a queue message, a scheduled job, a CLI command.
    */
   run<T>(fn: () => T, options: { requestId?: string } = {}): T {
-    const state = new RequestState(RequestContextService.acceptRequestId(options.requestId) ?? randomUUID(), undefined, '', performance.now());
+    const state = new UnitOfWork(MANUAL, RequestContextService.acceptRequestId(options.requestId) ?? randomUUID(), undefined, '', performance.now(), undefined);
     return this.enter(state, fn);
   }
 
@@ -59,9 +71,9 @@ export class RequestContextService {
     return typeof value === 'string' && REQUEST_ID_PATTERN.test(value) ? value : undefined;
   }
 
-  /** @internal the state object of the current request. */
-  state(): RequestState | undefined {
-    return this.otel ? (context.active().getValue(STATE_KEY) as RequestState | undefined) : this.storage.getStore();
+  /** @internal the unit of work of the current context. */
+  state(): UnitOfWork | undefined {
+    return this.otel ? (context.active().getValue(STATE_KEY) as UnitOfWork | undefined) : this.storage.getStore();
   }
 
   /**
@@ -69,7 +81,7 @@ export class RequestContextService {
    * Takes the arguments through so the hot path allocates no closure.
    * @internal
    */
-  enter<A extends unknown[], R>(state: RequestState, fn: (...args: A) => R, thisArg?: unknown, ...args: A): R {
+  enter<A extends unknown[], R>(state: UnitOfWork, fn: (...args: A) => R, thisArg?: unknown, ...args: A): R {
     if (this.otel) {
       let ctx = state.otelContext;
       if (ctx === undefined || ctx.getValue(STATE_KEY) !== state) {

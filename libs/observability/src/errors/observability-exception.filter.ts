@@ -1,19 +1,14 @@
 import { STATUS_CODES } from 'node:http';
-import { type ArgumentsHost, Catch, HttpException, Inject, Injectable, Optional } from '@nestjs/common';
+
+import { type ArgumentsHost, Catch, HttpException, Inject, Injectable } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import { isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Logger } from 'pino';
 import { type Observable, throwError } from 'rxjs';
+
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import { RequestContextService } from '../context/request-context.service';
-import type { PinoHandle } from '../logging/pino.factory';
-import type { Scrubber } from '../shared/scrubber';
-import { MetricsService } from '../metrics/metrics.service';
-import { OPTIONS, PINO, SCRUBBER, TELEMETRY } from '../observability.constants';
-import type { Telemetry } from '../sdk/telemetry';
-
-/** Counts server errors by error class. */
-export const APP_ERRORS = 'app_errors_total';
+import { LOG, type LogHandle, OPTIONS } from '../work/work.constants';
+import { type FailureSeverity, WorkPipeline } from '../work/work-pipeline';
+import { errorType } from './error-type';
 
 /** The body a client gets for a server error: no stack, no internal message. */
 export interface SafeErrorBody {
@@ -37,29 +32,23 @@ export interface SafeErrorBody {
 @Catch()
 @Injectable()
 export class ObservabilityExceptionFilter extends BaseExceptionFilter {
-  private readonly logger: Logger;
-  private readonly errors;
-
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(OPTIONS) private readonly options: ResolvedObservabilityOptions,
-    @Inject(PINO) pino: PinoHandle,
-    @Inject(SCRUBBER) private readonly scrubber: Scrubber,
+    @Inject(LOG) private readonly log: LogHandle,
     private readonly requestContext: RequestContextService,
-    metrics: MetricsService,
-    @Optional() @Inject(TELEMETRY) private readonly telemetry: Telemetry | null,
+    private readonly pipeline: WorkPipeline,
   ) {
     super(adapterHost.httpAdapter);
-    this.logger = pino.logger;
-    this.errors = metrics.counter({ name: APP_ERRORS, help: 'Server errors (5xx and unhandled) by error class.', labelNames: ['error_type'] });
   }
 
   override catch(exception: unknown, host: ArgumentsHost): Observable<unknown> | void {
+    // Switched off by an async options factory, after the module graph was built.
     if (!this.options.errors.enabled) return super.catch(exception, host);
     try {
       if (host.getType() === 'rpc') return this.catchRpc(exception);
       if (host.getType() === 'http') return this.catchHttp(exception, host);
-      this.serverError(exception, undefined, undefined);
+      this.handled(exception, 'server', undefined, undefined);
     } catch (failure) {
       this.lastResort(host, failure);
     }
@@ -72,10 +61,10 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     const route = routeOf(req);
     const clientError = exception instanceof HttpException && status < 500;
     if (clientError && !this.options.errors.reportStatuses(status)) {
-      this.logger.warn({ status, route, error_type: errorType(exception) }, messageOf(exception));
+      this.handled(exception, 'client', status, route, false);
       return super.catch(exception, host);
     }
-    const requestId = this.serverError(exception, status, route);
+    const requestId = this.handled(exception, clientError ? 'client' : 'server', status, route);
     // A reported 4xx keeps the body Nest gives it; only server errors get the safe body.
     if (clientError) return super.catch(exception, host);
     const adapter = this.adapterHost.httpAdapter;
@@ -94,37 +83,33 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     if (typeof rpcError === 'function' && (exception as Error).constructor?.name === 'RpcException') {
       // An RpcException is the handler's own answer, like a 4xx.
       const error = rpcError.call(exception);
-      this.logger.warn({ error_type: 'RpcException' }, typeof error === 'string' ? error : messageOf(exception));
+      this.handled(exception, 'client', undefined, undefined, false, typeof error === 'string' ? error : messageOf(exception));
       return throwError(() => (typeof error === 'object' && error !== null ? error : { status: 'error', message: error }));
     }
-    const requestId = this.serverError(exception, undefined, undefined);
+    const requestId = this.handled(exception, 'server', undefined, undefined);
     return throwError(() => ({ status: 'error', message: genericMessage(500), requestId }));
   }
 
-  /** Logs, counts, marks the span and reports one server error; returns the request id. */
-  private serverError(exception: unknown, status: number | undefined, route: string | undefined): string | undefined {
-    const requestId = this.requestContext.requestId;
-    const type = errorType(exception);
-    this.logger.error({ err: exception, status, route, error_type: type }, messageOf(exception));
-    this.errors.inc({ error_type: type });
-    const span = trace.getActiveSpan();
-    const spanContext = span?.spanContext();
-    if (span) {
-      span.recordException(this.scrubber.scrub(exception instanceof Error ? exception : new Error(String(exception))));
-      // A reported 4xx is still the client's error, not the server's (HTTP conventions).
-      if (status === undefined || status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    this.telemetry?.reporter?.capture(exception, {
-      traceId: spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined,
-      spanId: spanContext && isSpanContextValid(spanContext) ? spanContext.spanId : undefined,
-      tags: { route, request_id: requestId, 'http.response.status_code': status, service: this.options.serviceName },
-    });
-    return requestId;
+  /**
+   * Hands the error to every switched-on pillar (span, log line, count, report)
+   * through the unit-of-work pipeline; returns the request id.
+   */
+  private handled(
+    exception: unknown,
+    severity: FailureSeverity,
+    status: number | undefined,
+    route: string | undefined,
+    reported = true,
+    message = messageOf(exception),
+  ): string | undefined {
+    const unit = this.requestContext.state();
+    this.pipeline.fail({ error: exception, severity, errorType: errorType(exception), message, unit, status, route, origin: undefined, reported });
+    return unit?.requestId;
   }
 
   private lastResort(host: ArgumentsHost, failure: unknown): void {
     try {
-      this.logger.error({ err: failure }, 'nestjs-observability: the exception filter failed');
+      this.log.logger.error({ err: failure }, 'nestjs-observability: the exception filter failed');
       if (host.getType() === 'http') {
         const res = host.switchToHttp().getResponse<unknown>();
         const adapter = this.adapterHost.httpAdapter;
@@ -140,10 +125,6 @@ function genericMessage(status: number): string {
   return status === 500 ? 'Internal server error' : (STATUS_CODES[status] ?? 'Internal server error');
 }
 
-function errorType(exception: unknown): string {
-  if (exception instanceof Error) return exception.constructor?.name || exception.name || 'Error';
-  return typeof exception;
-}
 
 function messageOf(exception: unknown): string {
   if (exception instanceof Error) return exception.message;

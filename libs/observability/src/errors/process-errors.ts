@@ -1,45 +1,52 @@
-import { isSpanContextValid, trace } from '@opentelemetry/api';
-import type { Logger } from 'pino';
-import type { PinoHandle } from '../logging/pino.factory';
 import type { ErrorReporter } from '../sdk/sentry';
+import type { WorkPipeline } from '../work/work-pipeline';
+import { errorType } from './error-type';
 
 /**
  * Errors outside requests: unhandled promise rejections (an event handler, a
  * scheduled job) are logged and reported and the app keeps serving; an
  * uncaught exception is logged at fatal, reported and flushed, then rethrown
  * so that the process exits as Node would (exit code 1, the stack on stderr).
+ * Logging and reporting are the pillars' hooks: this class only catches.
  * @internal
  */
 export class ProcessErrorHandlers {
   private installed = false;
-  private readonly logger: Logger;
 
   constructor(
-    private readonly pino: PinoHandle,
+    private readonly pipeline: WorkPipeline,
     private readonly reporter: ErrorReporter | undefined,
     private readonly flushTimeoutMs: number,
-  ) {
-    this.logger = pino.logger;
-  }
+  ) {}
 
   private readonly onRejection = (reason: unknown): void => {
-    try {
-      this.logger.error({ err: reason }, `unhandled promise rejection: ${reason instanceof Error ? reason.message : String(reason)}`);
-      this.report(reason, 'error');
-    } catch {
-      // Reporting must not turn a rejection into a crash.
-    }
+    // The pipeline never throws: reporting must not turn a rejection into a crash.
+    this.pipeline.fail({
+      error: reason,
+      severity: 'server',
+      errorType: errorType(reason),
+      message: `unhandled promise rejection: ${reason instanceof Error ? reason.message : String(reason)}`,
+      unit: undefined,
+      status: undefined,
+      route: undefined,
+      origin: 'unhandledRejection',
+      reported: true,
+    });
   };
 
   private readonly onException = (error: unknown): void => {
     this.uninstall();
-    try {
-      this.logger.fatal({ err: error }, `uncaught exception: ${error instanceof Error ? error.message : String(error)}`);
-      this.pino.flush();
-      this.report(error, 'fatal');
-    } catch {
-      // Fall through to the rethrow.
-    }
+    this.pipeline.fail({
+      error,
+      severity: 'fatal',
+      errorType: errorType(error),
+      message: `uncaught exception: ${error instanceof Error ? error.message : String(error)}`,
+      unit: undefined,
+      status: undefined,
+      route: undefined,
+      origin: 'uncaughtException',
+      reported: true,
+    });
     const rethrow = () => {
       // Rethrown outside any handler of ours: Node prints it and exits with code 1.
       setImmediate(() => {
@@ -62,16 +69,5 @@ export class ProcessErrorHandlers {
     this.installed = false;
     process.off('unhandledRejection', this.onRejection);
     process.off('uncaughtException', this.onException);
-  }
-
-  private report(error: unknown, level: 'fatal' | 'error'): void {
-    const spanContext = trace.getActiveSpan()?.spanContext();
-    const valid = spanContext && isSpanContextValid(spanContext);
-    this.reporter?.capture(error, {
-      level,
-      traceId: valid ? spanContext.traceId : undefined,
-      spanId: valid ? spanContext.spanId : undefined,
-      tags: { origin: level === 'fatal' ? 'uncaughtException' : 'unhandledRejection' },
-    });
   }
 }

@@ -4,9 +4,6 @@ export const HEALTH_OPTIONS = 'OBSERVABILITY:HEALTH_OPTIONS';
 /** Gauge of each indicator's last state: 1 up, 0 down. */
 export const HEALTH_INDICATOR_STATUS = 'health_indicator_status';
 
-/** Indicator names: JSON keys of the bodies and values of the gauge's `indicator` label. */
-export const INDICATOR_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /**
  * A call still pending this long is given up on and a fresh one started. Until
  * then later checks wait on it instead of adding calls to a dependency that

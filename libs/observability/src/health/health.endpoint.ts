@@ -1,14 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import type { ResolvedHealthOptions } from '../config/options.interface';
 import { callListener, interceptRequests } from '../shared/request-listener';
 import { ObservabilityError } from '../shared/observability.errors';
+import { SidePortServer } from '../shared/side-port-server';
+import { LOG, type LogHandle } from '../work/work.constants';
 import { HEALTH_OPTIONS } from './health.constants';
-import type { ResolvedHealthOptions } from './health.options';
 import { type HealthReport, HealthService } from './health.service';
 import { ShutdownService } from './shutdown.service';
 
@@ -36,7 +37,7 @@ const ERROR_BODY = '{"status":"error"}';
  */
 @Injectable()
 export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
-  private internal: Server | undefined;
+  private internal: SidePortServer | undefined;
   private readonly logger: Logger;
   /** The paths' common prefix: the one test every other request pays. */
   private readonly prefix: string;
@@ -50,9 +51,9 @@ export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShut
     private readonly health: HealthService,
     private readonly shutdown: ShutdownService,
     private readonly adapterHost: HttpAdapterHost,
-    pinoLogger: PinoLogger,
+    @Inject(LOG) log: LogHandle,
   ) {
-    this.logger = pinoLogger.logger;
+    this.logger = log.logger;
     this.probes = new Map<string, Probe>([
       [options.livePath, 'live'],
       [options.readyPath, 'ready'],
@@ -69,7 +70,7 @@ export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShut
 
   /** The internal port, once listening. */
   get port(): number | undefined {
-    return (this.internal?.address() as AddressInfo | null)?.port;
+    return this.internal?.port;
   }
 
   /**
@@ -92,28 +93,24 @@ export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShut
   /** Closes the internal port: the last moment a probe could need it. */
   async onApplicationShutdown(): Promise<void> {
     const server = this.internal;
-    if (!server) return;
     this.internal = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.close();
   }
 
   private async listen(port: number, host: string): Promise<void> {
-    const server = createServer((req, res) => {
-      if (!this.intercept(req, res, true)) res.writeHead(404, HEADERS).end('{"statusCode":404,"message":"Not Found"}');
-    });
-    await new Promise<void>((resolve, reject) => {
-      const failed = (error: NodeJS.ErrnoException) =>
-        reject(new ObservabilityError(`Cannot serve health probes on health.port ${port} (host ${host}): ${error.code ?? error.message}. Pick a free port, or leave health.port unset.`));
-      server.once('error', failed);
-      server.listen(port, host, () => {
-        server.off('error', failed);
-        resolve();
-      });
-    });
-    // Once listening, an error (a failed accept) is reported, never thrown: probes must not take the process down.
-    server.on('error', (error) => this.logger.error({ err: error }, 'nestjs-observability: the health port failed'));
-    this.internal = server;
+    this.internal = await SidePortServer.listen(
+      port,
+      host,
+      (req, res) => {
+        if (!this.intercept(req, res, true)) res.writeHead(404, HEADERS).end('{"statusCode":404,"message":"Not Found"}');
+      },
+      (error) =>
+        new ObservabilityError(
+          `Cannot serve health probes on health.port ${port} (host ${host}): ${error.code ?? error.message}. Pick a free port, or leave health.port unset.`,
+        ),
+      // Probes must not take the process down.
+      (error) => this.logger.error({ err: error }, 'nestjs-observability: the health port failed'),
+    );
   }
 
   /** Answers a probe and returns true; returns false at once for any other request. */

@@ -2,14 +2,14 @@ import { HttpException, Inject, Injectable, type OnApplicationShutdown } from '@
 import { HealthCheckService, type HealthCheckResult, HealthIndicatorService } from '@nestjs/terminus';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import type { GaugeMetric } from '../metrics/metrics.service';
-import { MetricsService } from '../metrics/metrics.service';
+import { Gauge, type Registry } from 'prom-client';
+import type { HealthCheckFunction, HealthCheckOutcome, HealthIndicator } from '../config/health-indicator.interface';
+import { checkIndicator } from '../config/health-options';
+import type { ResolvedHealthOptions } from '../config/options.interface';
 import { ObservabilityError } from '../shared/observability.errors';
-import { HEALTH_INDICATOR_STATUS, HEALTH_OPTIONS, INDICATOR_NAME } from './health.constants';
-import type { HealthCheckFunction, HealthCheckOutcome, HealthIndicator } from './health-indicator.interface';
-import type { ResolvedHealthOptions } from './health.options';
+import { LOG, type LogHandle, METRICS_REGISTRY } from '../work/work.constants';
+import { HEALTH_INDICATOR_STATUS, HEALTH_OPTIONS } from './health.constants';
 import { IndicatorRunner } from './indicator-runner';
 import { ShutdownService } from './shutdown.service';
 
@@ -51,7 +51,7 @@ export interface RegisterCheckOptions {
 export class HealthService implements OnApplicationShutdown {
   private readonly runners = new Map<string, IndicatorRunner>();
   private readonly logger: Logger;
-  private readonly gauge: GaugeMetric<'indicator'> | undefined;
+  private readonly gauge: Gauge<'indicator'> | undefined;
   private running: Promise<HealthReport> | undefined;
 
   constructor(
@@ -59,12 +59,19 @@ export class HealthService implements OnApplicationShutdown {
     private readonly terminus: HealthCheckService,
     private readonly results: HealthIndicatorService,
     private readonly shutdown: ShutdownService,
-    metrics: MetricsService,
-    pinoLogger: PinoLogger,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(LOG) log: LogHandle,
   ) {
-    this.logger = pinoLogger.logger;
+    this.logger = log.logger;
+    // On the application's registry, served by the metrics pillar when it is on.
     this.gauge = options.enabled
-      ? metrics.gauge({ name: HEALTH_INDICATOR_STATUS, help: 'State of each health indicator at its last check: 1 up, 0 down.', labelNames: ['indicator'] })
+      ? ((registry.getSingleMetric(HEALTH_INDICATOR_STATUS) as Gauge<'indicator'> | undefined) ??
+        new Gauge({
+          name: HEALTH_INDICATOR_STATUS,
+          help: 'State of each health indicator at its last check: 1 up, 0 down.',
+          labelNames: ['indicator'],
+          registers: [registry],
+        }))
       : undefined;
     for (const indicator of options.indicators) this.register(indicator);
   }
@@ -80,7 +87,8 @@ export class HealthService implements OnApplicationShutdown {
   }
 
   /**
-   * Adds an indicator; throws {@link ObservabilityError} on a bad or taken name.
+   * Adds an indicator; throws {@link ObservabilityError} on a bad name, check or
+   * timeout (the `ObservabilityConfigError` the `health.indicators` option throws) or a taken name.
    * @example
    * health.register(new RedisHealthIndicator(redis));
    * health.register('search', async (signal) => (await fetch(url, { signal })).ok, { timeoutMs: 500 });
@@ -88,18 +96,13 @@ export class HealthService implements OnApplicationShutdown {
   register(indicator: HealthIndicator): void;
   register(name: string, check: HealthCheckFunction, options?: RegisterCheckOptions): void;
   register(indicatorOrName: HealthIndicator | string, check?: HealthCheckFunction, options: RegisterCheckOptions = {}): void {
-    const indicator: HealthIndicator =
-      typeof indicatorOrName === 'string' ? { name: indicatorOrName, timeoutMs: options.timeoutMs, check: check as HealthCheckFunction } : indicatorOrName;
+    // The same check as the `health.indicators` option, so both accept the same indicators.
+    const indicator = checkIndicator(
+      typeof indicatorOrName === 'string' ? { name: indicatorOrName, timeoutMs: options.timeoutMs, check } : indicatorOrName,
+      'indicator',
+      'HealthService.register()',
+    );
     const { name, timeoutMs } = indicator;
-    if (typeof name !== 'string' || !INDICATOR_NAME.test(name)) {
-      throw new ObservabilityError(`Invalid health indicator name ${JSON.stringify(name)}: use 1-64 letters, digits, "_", "-" or ".".`);
-    }
-    if (typeof indicator.check !== 'function') {
-      throw new ObservabilityError(`Health indicator "${name}" has no check function: pass one, or an object implementing HealthIndicator.`);
-    }
-    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) {
-      throw new ObservabilityError(`Health indicator "${name}": timeoutMs must be a whole number of milliseconds, at least 1; got ${JSON.stringify(timeoutMs)}.`);
-    }
     if (this.runners.has(name)) {
       throw new ObservabilityError(`A health indicator named "${name}" is already registered; give each indicator its own name.`);
     }

@@ -3,7 +3,7 @@
  * Everything else in this folder is internal.
  */
 export { HealthService, type HealthReport, type RegisterCheckOptions } from './health.service';
-export type { HealthDetailsVisibility, HealthOptions, ShutdownOptions } from './health.options';
+export type { HealthDetailsVisibility, HealthOptions, ShutdownOptions } from '../config/options.interface';
 export type {
   HealthCheckFunction,
   HealthCheckOutcome,
@@ -11,7 +11,7 @@ export type {
   HealthDetailValue,
   HealthIndicator,
   TerminusIndicatorResult,
-} from './health-indicator.interface';
+} from '../config/health-indicator.interface';
 export type { IndicatorOptions } from './indicators/indicator.options';
 export { PostgresHealthIndicator, type PostgresQueryable } from './indicators/postgres.health';
 export { RedisHealthIndicator, type RedisPingable } from './indicators/redis.health';

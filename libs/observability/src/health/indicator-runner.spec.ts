@@ -1,4 +1,4 @@
-import type { HealthCheckReturn, HealthIndicator } from './health-indicator.interface';
+import type { HealthCheckReturn, HealthIndicator } from '../config/health-indicator.interface';
 import { IndicatorRunner } from './indicator-runner';
 
 /** An indicator whose calls the test settles by hand. */

@@ -1,5 +1,5 @@
+import type { HealthCheckOutcome, HealthIndicator } from '../config/health-indicator.interface';
 import { STALE_CALL_MS } from './health.constants';
-import type { HealthCheckOutcome, HealthIndicator } from './health-indicator.interface';
 import { describeError, toOutcome } from './safe-details';
 
 interface PendingCall {

@@ -1,4 +1,4 @@
-import type { HealthCheckOutcome, HealthDetailValue } from './health-indicator.interface';
+import type { HealthCheckOutcome, HealthDetailValue } from '../config/health-indicator.interface';
 
 /**
  * What a health body may say about a failure: fixed words for the errors

@@ -10,10 +10,11 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import type { ResolvedHealthOptions } from '../config/options.interface';
+import { ShutdownBudget } from '../work/shutdown-budget';
+import { LOG, type LogHandle } from '../work/work.constants';
 import { HEALTH_OPTIONS } from './health.constants';
-import type { ResolvedHealthOptions } from './health.options';
 
 type Phase = 'serving' | 'shutting-down' | 'closed';
 
@@ -50,9 +51,10 @@ export class ShutdownService implements OnApplicationBootstrap, OnModuleDestroy,
   constructor(
     @Inject(HEALTH_OPTIONS) private readonly options: ResolvedHealthOptions,
     private readonly adapterHost: HttpAdapterHost,
-    pinoLogger: PinoLogger,
+    @Inject(LOG) log: LogHandle,
+    private readonly budget: ShutdownBudget,
   ) {
-    this.logger = pinoLogger.logger;
+    this.logger = log.logger;
     const { drainDelayMs, timeoutMs } = options.shutdown;
     this.flushReserveMs = Math.min(MAX_FLUSH_RESERVE_MS, Math.floor((timeoutMs - drainDelayMs) / 2));
   }
@@ -93,6 +95,7 @@ export class ShutdownService implements OnApplicationBootstrap, OnModuleDestroy,
     this.signal = signal;
     this.startedAt = performance.now();
     this.deadline = this.startedAt + this.options.shutdown.timeoutMs;
+    this.budget.begin(this.options.shutdown.timeoutMs);
     for (const listener of this.beginListeners) listener();
     const drainMs = this.drainMs();
     this.logger.info(

@@ -1,8 +1,9 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { type Attributes, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import { type Attributes, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -17,65 +18,54 @@ import {
   ATTR_URL_QUERY,
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
-import type { Logger } from 'pino';
+
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
-import { RequestState } from '../context/request-context';
 import { RequestContextService } from '../context/request-context.service';
-import { type PinoHandle, PRE_SCRUBBED } from '../logging/pino.factory';
-import type { Scrubber } from '../shared/scrubber';
-import type { HttpServerMetrics } from '../metrics/http-server.metrics';
-import type { MetricsEndpoint } from '../metrics/metrics.endpoint';
-import { UNMATCHED_ROUTE } from '../metrics/metrics.constants';
-import { HTTP_METRICS, METRICS_ENDPOINT, OPTIONS, PINO, SCRUBBER } from '../observability.constants';
-import { ATTR_REQUEST_ID, TRACER_NAME, TRACER_VERSION } from '../tracing/tracing.constants';
+import { UnitOfWork, type WorkDriver } from '../context/unit-of-work';
+import { isKnownMethod, spanMethod } from '../shared/http-methods';
 import { callListener, interceptRequests, type RequestListener } from '../shared/request-listener';
+import type { Scrubber } from '../shared/scrubber';
+import { ATTR_REQUEST_ID, OPTIONS, SCRUBBER } from '../work/work.constants';
+import { WorkPipeline } from '../work/work-pipeline';
 
-/** The per-request state rides on the response object, the one thing every later stage can reach. */
-const STATE = Symbol('nestjs-observability.request');
-type ObservedResponse = ServerResponse & { [STATE]?: RequestState };
+/** The unit of work rides on the response object, the one thing every later stage can reach. */
+const UNIT = Symbol('nestjs-observability.request');
+type ObservedResponse = ServerResponse & { [UNIT]?: UnitOfWork };
 
-/** Methods the HTTP semantic conventions name; anything else is `_OTHER`. */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 const WRAPPED = Symbol('nestjs-observability.wrapped');
 
 /**
- * The one per-request hook of the library. It wraps the HTTP server's request
- * listener, so it sees each request before any middleware (body parser,
- * middie, Nest middleware) and its context covers all of them; it makes the
- * request context, the one server span and the request log line.
+ * The HTTP driver of the unit of work, and the library's one per-request hook.
+ * It wraps the HTTP server's request listener, so it sees each request before
+ * any middleware (body parser, middie, Nest middleware) and the request's
+ * context covers all of them. It starts a unit of work per request, lets the
+ * switched-on pillars do their part (span, RED metrics, request line) through
+ * the pipeline, and tells them what HTTP means (span name and attributes).
  *
- * Routes are known only after routing, so the span is named when the response
+ * Routes are known only after routing, so the unit finishes when the response
  * closes: by then the status is final too (after exception filters).
  * @internal
  */
 @Injectable()
-export class HttpObserver {
-  private readonly tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
-  private readonly logger: Logger;
-  private readonly tracing: boolean;
-  private readonly requestLog: boolean;
+export class HttpObserver implements WorkDriver {
+  readonly kind = 'http';
+  readonly spanKind = SpanKind.SERVER;
+  readonly completedMessage = 'request completed';
+  readonly carrierGetter = undefined;
   private readonly requestIdHeader: string;
   private readonly isIgnored: (path: string) => boolean;
   private readonly onClose: (this: ObservedResponse) => void;
-  /** Whether requests get a request id and a context (tracing or logging is on). */
+  /** Whether units get a request id and a context (a pillar needs them: tracing, logging). */
   private readonly contextual: boolean;
-  /** The scrape endpoint, when it is served on the application's port. */
-  private readonly scrapes: MetricsEndpoint | null;
 
   constructor(
-    @Inject(OPTIONS) private readonly options: ResolvedObservabilityOptions,
+    @Inject(OPTIONS) options: ResolvedObservabilityOptions,
     private readonly adapterHost: HttpAdapterHost,
     private readonly requestContext: RequestContextService,
-    @Inject(PINO) pino: PinoHandle,
     @Inject(SCRUBBER) private readonly scrubber: Scrubber,
-    @Inject(HTTP_METRICS) private readonly metrics: HttpServerMetrics | null,
-    @Inject(METRICS_ENDPOINT) endpoint: MetricsEndpoint | null,
+    private readonly pipeline: WorkPipeline,
   ) {
-    this.scrapes = endpoint?.onApplicationPort ? endpoint : null;
-    this.logger = pino.logger;
-    this.tracing = options.tracing.enabled;
-    this.requestLog = options.logging.enabled && options.logging.requestLog;
-    this.contextual = this.tracing || options.logging.enabled;
+    this.contextual = options.tracing.enabled || options.logging.enabled;
     this.requestIdHeader = options.http.requestIdHeader;
     this.isIgnored = ignoreMatcher(options.http.ignorePaths);
     const observer = this;
@@ -85,18 +75,14 @@ export class HttpObserver {
     };
   }
 
-  /** Whether any pillar needs the per-request hook. */
-  get active(): boolean {
-    return this.tracing || this.options.logging.enabled || this.metrics !== null || this.scrapes !== null;
-  }
-
   /**
-   * Hooks into the HTTP server and the adapter. Called from the module's
-   * `configure()`: after Nest's body parsers, before any middleware or route.
+   * Hooks into the HTTP server and the adapter when any pillar observes units
+   * of work. Called from the module's `configure()`: after Nest's body parsers,
+   * before any middleware or route.
    */
   install(): void {
     const adapter = this.adapterHost?.httpAdapter;
-    if (!adapter || !this.active) return;
+    if (!adapter || !this.pipeline.observing) return;
     const server = adapter.getHttpServer() as Server | undefined;
     if (!server || !interceptRequests(server, WRAPPED, (listener, srv, req, res) => this.handle(listener, srv, req, res))) return;
 
@@ -105,21 +91,21 @@ export class HttpObserver {
       // Fastify knows the route before parsing; the body is parsed in stream
       // callbacks, outside the request's context, so it is entered again before the handler.
       instance.addHook('onRequest', (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => {
-        const state = (reply.raw as ObservedResponse)[STATE];
-        if (state) state.route = request.routeOptions?.url;
+        const unit = (reply.raw as ObservedResponse)[UNIT];
+        if (unit) unit.route = request.routeOptions?.url;
         done();
       });
       instance.addHook('preHandler', (_request: unknown, reply: FastifyReplyLike, done: () => void) => {
-        this.reenter((reply.raw as ObservedResponse)[STATE], done);
+        this.reenter((reply.raw as ObservedResponse)[UNIT], done);
       });
     } else {
       // Express parsed the body in stream callbacks too: enter the context again.
-      instance.use((_req: unknown, res: ObservedResponse, next: () => void) => this.reenter(res[STATE], next));
+      instance.use((_req: unknown, res: ObservedResponse, next: () => void) => this.reenter(res[UNIT], next));
     }
   }
 
-  private reenter(state: RequestState | undefined, next: () => void): void {
-    if (state && this.requestContext.state() !== state) this.requestContext.enter(state, next);
+  private reenter(unit: UnitOfWork | undefined, next: () => void): void {
+    if (unit && this.contextual && this.requestContext.state() !== unit) this.requestContext.enter(unit, next);
     else next();
   }
 
@@ -127,59 +113,68 @@ export class HttpObserver {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
-    if (this.scrapes !== null && rawPath === this.scrapes.path) {
-      this.scrapes.serve(req, res);
-      return;
-    }
     if (this.isIgnored(rawPath)) {
       callListener(listener, server, req, res);
       return;
     }
     if (!this.contextual) {
       // Metrics only: no request id, no context to enter, just the timing.
-      const state = new RequestState('', req.method, rawPath, performance.now());
-      this.metrics!.active++;
-      res[STATE] = state;
+      const unit = new UnitOfWork(this, '', req.method, rawPath, performance.now(), req);
+      this.pipeline.start(unit);
+      res[UNIT] = unit;
       res.on('close', this.onClose);
       callListener(listener, server, req, res);
       return;
     }
-    const incomingId = req.headers[this.requestIdHeader];
-    const requestId = RequestContextService.acceptRequestId(incomingId) ?? randomUUID();
+    const requestId = RequestContextService.acceptRequestId(req.headers[this.requestIdHeader]) ?? randomUUID();
     res.setHeader(this.requestIdHeader, requestId);
-    const state = new RequestState(requestId, req.method, this.scrubber.scrubString(rawPath), performance.now());
-
-    if (this.tracing) {
-      const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-      const span = this.tracer.startSpan(
-        spanMethod(req.method),
-        { kind: SpanKind.SERVER, attributes: this.startAttributes(req, state, q === -1 ? undefined : url.slice(q + 1)) },
-        parent,
-      );
-      state.span = span;
-      state.otelContext = trace.setSpan(parent, span);
-    }
-    if (this.metrics !== null) this.metrics.active++;
-    res[STATE] = state;
+    const unit = new UnitOfWork(this, requestId, req.method, this.scrubber.scrubString(rawPath), performance.now(), req);
+    this.pipeline.start(unit);
+    res[UNIT] = unit;
     // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
     res.on('close', this.onClose);
-    this.requestContext.enter(state, callListener, undefined, listener, server, req, res);
+    this.requestContext.enter(unit, callListener, undefined, listener, server, req, res);
   }
 
-  private startAttributes(req: IncomingMessage, state: RequestState, query: string | undefined): Attributes {
+  private finish(res: ObservedResponse): void {
+    const unit = res[UNIT];
+    if (!unit) return;
+    res[UNIT] = undefined;
+    unit.route ??= expressRoute(res.req);
+    const status = res.statusCode;
+    unit.status = status;
+    unit.durationMs = performance.now() - unit.start;
+    // The client went away before the response was written.
+    unit.aborted = !res.writableFinished;
+    unit.errorType = status >= 500 ? String(status) : unit.aborted ? 'aborted' : undefined;
+    this.pipeline.finish(unit);
+  }
+
+  carrier(unit: UnitOfWork): unknown {
+    return (unit.source as IncomingMessage).headers;
+  }
+
+  startName(unit: UnitOfWork): string {
+    return spanMethod(unit.method);
+  }
+
+  startAttributes(unit: UnitOfWork): Attributes {
+    const req = unit.source as IncomingMessage;
     const method = req.method ?? 'GET';
-    const known = KNOWN_METHODS.has(method);
+    const known = isKnownMethod(method);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
     const host = req.headers.host;
     const colon = host ? host.lastIndexOf(':') : -1;
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: known ? method : '_OTHER',
-      [ATTR_URL_PATH]: state.path,
+      [ATTR_URL_PATH]: unit.path,
       [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
       [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
-      [ATTR_REQUEST_ID]: state.requestId,
+      [ATTR_REQUEST_ID]: unit.requestId,
     };
     if (!known) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
-    if (query) attributes[ATTR_URL_QUERY] = this.scrubber.scrubQuery(query);
+    if (q !== -1 && q < url.length - 1) attributes[ATTR_URL_QUERY] = this.scrubber.scrubQuery(url.slice(q + 1));
     if (host) {
       attributes[ATTR_SERVER_ADDRESS] = colon > 0 && !host.endsWith(']') ? host.slice(0, colon) : host;
       if (colon > 0 && !host.endsWith(']')) attributes[ATTR_SERVER_PORT] = Number(host.slice(colon + 1));
@@ -189,77 +184,16 @@ export class HttpObserver {
     return attributes;
   }
 
-  private finish(res: ObservedResponse): void {
-    const state = res[STATE];
-    if (!state) return;
-    res[STATE] = undefined;
-    const route = state.route ?? expressRoute(res.req);
-    state.route = route;
-    const status = res.statusCode;
-    const durationMs = performance.now() - state.start;
-    const span = state.span;
-    if (span) {
-      if (span.isRecording()) {
-        if (route !== undefined) {
-          span.updateName(`${spanMethod(state.method)} ${route}`);
-          span.setAttribute(ATTR_HTTP_ROUTE, route);
-        }
-        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-        if (status >= 500) {
-          span.setAttribute(ATTR_ERROR_TYPE, String(status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        } else if (!res.writableFinished) {
-          // The client went away before the response was written.
-          span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
-        }
-      }
-      span.end();
+  endSpan(unit: UnitOfWork, span: Span): void {
+    if (unit.route !== undefined) {
+      span.updateName(`${spanMethod(unit.method)} ${unit.route}`);
+      span.setAttribute(ATTR_HTTP_ROUTE, unit.route);
     }
-    const candidate = span?.spanContext();
-    // A disabled pipeline hands out invalid (all-zero) ids: those are not worth a field.
-    const spanContext = candidate && isSpanContextValid(candidate) ? candidate : undefined;
-    const metrics = this.metrics;
-    if (metrics !== null) {
-      metrics.active--;
-      const sampled = spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
-      metrics.record(
-        methodLabel(state.method),
-        route ?? UNMATCHED_ROUTE,
-        status,
-        durationMs / 1000,
-        sampled ? spanContext.traceId : undefined,
-        sampled ? spanContext.spanId : undefined,
-      );
-    }
-    if (this.requestLog) {
-      this.logger.info(
-        {
-          // Every value here is an id, a number, a route template or the path scrubbed on arrival.
-          [PRE_SCRUBBED]: true,
-          request_id: state.requestId,
-          trace_id: spanContext?.traceId,
-          span_id: spanContext?.spanId,
-          method: state.method,
-          route,
-          path: state.path,
-          status,
-          duration_ms: Math.round(durationMs * 1000) / 1000,
-          aborted: res.writableFinished ? undefined : true,
-        },
-        'request completed',
-      );
-    }
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, unit.status);
+    if (unit.errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, unit.errorType);
+    // Server spans are errors for 5xx only; a 4xx is the client's (HTTP conventions).
+    if (unit.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   }
-}
-
-/** `http_request_method` label: the method, or `_OTHER` for one the conventions do not name. */
-function methodLabel(method: string | undefined): string {
-  return method && KNOWN_METHODS.has(method) ? method : '_OTHER';
-}
-
-/** Span names per the HTTP conventions: `GET`, or `HTTP` for a method they do not name. */
-function spanMethod(method: string | undefined): string {
-  return method && KNOWN_METHODS.has(method) ? method : 'HTTP';
 }
 
 /** Express leaves the matched route on the request; unmatched requests have none. */

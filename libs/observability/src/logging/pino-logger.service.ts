@@ -1,8 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { PINO } from '../observability.constants';
-import type { PinoHandle } from './pino.factory';
+import { LOG, type LogHandle } from '../work/work.constants';
 
 /**
  * nestjs-pino's `PinoLogger`, bound to this application's pino instance rather
@@ -14,7 +13,7 @@ import type { PinoHandle } from './pino.factory';
 export class ObservabilityPinoLogger extends PinoLogger {
   private readonly instance: Logger;
 
-  constructor(@Inject(PARAMS_PROVIDER_TOKEN) params: Params, @Inject(PINO) handle: PinoHandle) {
+  constructor(@Inject(PARAMS_PROVIDER_TOKEN) params: Params, @Inject(LOG) handle: LogHandle) {
     super(params);
     this.instance = handle.logger;
   }

@@ -1,8 +1,9 @@
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { RequestContextService } from '../context/request-context.service';
 import type { Scrubber } from '../shared/scrubber';
+import type { LogHandle } from '../work/work.constants';
 
 /**
  * Marks a record the library built from values it already scrubbed (the request
@@ -12,13 +13,7 @@ import type { Scrubber } from '../shared/scrubber';
 export const PRE_SCRUBBED = Symbol('nestjs-observability.pre-scrubbed');
 
 /** A pino logger and what must be flushed when the application stops. */
-export interface PinoHandle {
-  readonly logger: Logger;
-  /** Writes out buffered lines synchronously; safe to call more than once. */
-  flush(): void;
-  /** Stops the periodic flush and writes out what is buffered. */
-  close(): void;
-}
+export type PinoHandle = LogHandle;
 
 /** Lines are written in batches of about this many bytes… */
 const LOG_BATCH_BYTES = 4096;

@@ -1,25 +1,36 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
+import { ObservabilityError } from '../shared/observability.errors';
+import { callListener, interceptRequests } from '../shared/request-listener';
+import { SidePortServer } from '../shared/side-port-server';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderExposition } from './exposition';
+
+const WRAPPED = Symbol('nestjs-observability.metrics-endpoint');
 
 /**
  * The scrape endpoint. It answers before Nest's router (from the server hook,
  * or on its own port), so the application's global guards, interceptors and
  * filters never see a scrape; only the optional auth of `metrics.auth` applies.
+ * On the application's port it stands in front of every other hook (it is
+ * installed last, at bootstrap), so a scrape is never a unit of work.
  * @internal
  */
-export class MetricsEndpoint {
-  private server: Server | undefined;
+export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server: SidePortServer | undefined;
   private readonly expected: Buffer | undefined;
 
   constructor(
     private readonly options: ResolvedObservabilityOptions['metrics'],
     private readonly registries: readonly Registry[],
     private readonly logger: Logger,
+    private readonly adapterHost: HttpAdapterHost | undefined,
   ) {
     const auth = options.auth;
     if (auth && 'bearerToken' in auth) this.expected = Buffer.from(`Bearer ${auth.bearerToken}`);
@@ -37,7 +48,25 @@ export class MetricsEndpoint {
 
   /** The separate port, once listening. */
   get port(): number | undefined {
-    return (this.server?.address() as AddressInfo | null)?.port;
+    return this.server?.port;
+  }
+
+  /** Answers scrapes on the application's port, or opens the separate one. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.onApplicationPort) return this.listen();
+    const server = this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) return;
+    const path = this.options.path;
+    interceptRequests(server, WRAPPED, (listener, srv, req, res) => {
+      const url = req.url;
+      // Cheap for every other request: one prefix test.
+      if (url !== undefined && url.startsWith(path) && (url.length === path.length || url[path.length] === '?')) this.serve(req, res);
+      else callListener(listener, srv, req, res);
+    });
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 
   /** Answers one scrape; never throws. */
@@ -66,28 +95,27 @@ export class MetricsEndpoint {
 
   /** Starts the separate port, when one is configured. */
   async listen(): Promise<void> {
-    if (this.onApplicationPort || this.server) return;
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === this.options.path) this.serve(req, res);
-      else res.writeHead(404).end();
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const { port, host, path } = this.options;
+    if (port === undefined || this.server) return;
+    this.server = await SidePortServer.listen(
+      port,
+      host,
+      (req, res) => {
+        if ((req.url ?? '/').split('?')[0] === path) this.serve(req, res);
+        else res.writeHead(404).end();
+      },
+      (error) =>
+        new ObservabilityError(
+          `Cannot serve metrics on metrics.port ${port} (host ${host}): ${error.code ?? error.message}. Pick a free port, or leave metrics.port unset to serve ${path} on the application's port.`,
+        ),
+      (error) => this.logger.error({ err: error }, 'nestjs-observability: the metrics port failed'),
+    );
   }
 
   async close(): Promise<void> {
     const server = this.server;
-    if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.close();
   }
 
   private authorized(header: string | undefined): boolean {

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { ObservabilityError } from '../shared/observability.errors';
 import type { CardinalityGuard } from './cardinality-guard';
 import { OVERFLOW_VALUE } from './metrics.constants';
-import { METRICS_GUARD, METRICS_REGISTRY, PINO } from '../observability.constants';
-import type { PinoHandle } from '../logging/pino.factory';
+import { LOG, type LogHandle, METRICS_REGISTRY } from '../work/work.constants';
+import { METRICS_GUARD } from './metrics.constants';
 
 /** Label values by label name. */
 export type Labels<L extends string> = Partial<Record<L, string | number>>;
@@ -75,9 +75,9 @@ export class MetricsService {
     /** The application's prom-client registry, for what this API does not cover. */
     @Inject(METRICS_REGISTRY) readonly registry: Registry,
     @Inject(METRICS_GUARD) private readonly guard: CardinalityGuard,
-    @Inject(PINO) pino: PinoHandle,
+    @Inject(LOG) log: LogHandle,
   ) {
-    this.logger = pino.logger;
+    this.logger = log.logger;
   }
 
   /** Gets or creates a counter. */

@@ -1,5 +1,5 @@
 import type { DiscoveryService } from '@nestjs/core';
-import { TRACED_METRICS, TRACED_RECORDER, type TracedRecorder } from '../tracing/traced.decorator';
+import { TRACED_METRICS, TRACED_RECORDER, type TracedRecorder } from '../work/traced-recorder';
 import type { MetricsService } from './metrics.service';
 
 /** Records `@Traced({ metric: true })` operations into the application's registry. @internal */

@@ -1,7 +1,8 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
 import { Scrubber } from '../shared/scrubber';
-import { TRACER_NAME } from '../tracing/tracing.constants';
+import { LIBRARY_SCOPE_NAME } from './library-scope';
 
 /**
  * Applies the library's scrubber to the attributes of spans made by
@@ -26,7 +27,7 @@ export class ScrubbingSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     const scrubber = this.current;
-    if (!scrubber.enabled || span.instrumentationScope.name === TRACER_NAME) return;
+    if (!scrubber.enabled || span.instrumentationScope.name === LIBRARY_SCOPE_NAME) return;
     // The attributes object of an ended span is still the one exporters read;
     // rewriting it here is the only point every instrumentation passes through.
     const attributes = span.attributes as Record<string, unknown>;
@@ -35,7 +36,12 @@ export class ScrubbingSpanProcessor implements SpanProcessor {
       if (scrubber.isSensitiveKey(key)) {
         attributes[key] = scrubber.censor;
       } else if (typeof value === 'string') {
-        attributes[key] = key === 'url.full' || key === 'http.url' || key === 'http.target' ? scrubber.scrubUrl(value) : key === 'url.query' ? scrubber.scrubQuery(value) : scrubber.scrubString(value);
+        attributes[key] =
+          key === 'url.full' || key === 'http.url' || key === 'http.target'
+            ? scrubber.scrubUrl(value)
+            : key === 'url.query'
+              ? scrubber.scrubQuery(value)
+              : scrubber.scrubString(value);
       }
     }
   }

@@ -7,6 +7,7 @@
 import type { ContextManager, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
 import { DEFAULTS } from '../config/options.defaults';
 import type { SentryConfig } from '../config/telemetry-config';
 import type { Scrubber } from '../shared/scrubber';

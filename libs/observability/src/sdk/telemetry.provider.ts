@@ -1,5 +1,6 @@
 import { ProxyTracerProvider, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { Scrubber } from '../shared/scrubber';
 import { getTelemetry, startTelemetry, type Telemetry } from './telemetry';
@@ -11,7 +12,12 @@ import { getTelemetry, startTelemetry, type Telemetry } from './telemetry';
  * Returns `undefined` when tracing is off or another setup owns the global
  * tracer provider (then the module uses that one as it is).
  */
-export function joinTelemetry(options: ResolvedObservabilityOptions, scrubber: Scrubber, logger: Logger, env: NodeJS.ProcessEnv = process.env): Telemetry | undefined {
+export function joinTelemetry(
+  options: ResolvedObservabilityOptions,
+  scrubber: Scrubber,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Telemetry | undefined {
   if (!options.tracing.enabled) return undefined;
   let telemetry = getTelemetry();
   if (!telemetry) {
@@ -30,7 +36,10 @@ export function joinTelemetry(options: ResolvedObservabilityOptions, scrubber: S
 
   const missed = telemetry.loadedBefore.filter((name) => name === 'pg' || name === 'pg-pool' || name === 'ioredis');
   if (telemetry.startedBy === 'module' || missed.length > 0) {
-    const what = telemetry.startedBy === 'module' ? 'the OpenTelemetry pipeline was started late, by ObservabilityModule' : 'the OpenTelemetry pipeline started after some instrumented modules were loaded';
+    const what =
+      telemetry.startedBy === 'module'
+        ? 'the OpenTelemetry pipeline was started late, by ObservabilityModule'
+        : 'the OpenTelemetry pipeline started after some instrumented modules were loaded';
     logger.warn(
       { loaded_before: telemetry.loadedBefore },
       `nestjs-observability: ${what}; ${missed.length > 0 ? `these modules are not instrumented: ${missed.join(', ')}` : 'outgoing calls made by modules loaded before it may not be traced'}. ` +

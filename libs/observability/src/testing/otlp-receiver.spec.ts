@@ -1,15 +1,13 @@
-import { request, type IncomingMessage } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { gzipSync } from 'node:zlib';
+
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+
 import { OtlpReceiver, type OtlpReceiverOptions, type ReceivedSpan } from './otlp-receiver';
 
 // Run in reverse order, so providers flush into receivers before those close.
@@ -61,7 +59,7 @@ async function finishedSpan(name: string): Promise<ReadableSpan> {
   return span;
 }
 
-function exportOnce(exporter: OTLPTraceExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+function exportOnce(exporter: OTLPTraceExporter | JsonTraceExporter, spans: ReadableSpan[]): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(spans, resolve));
 }
 
@@ -142,9 +140,7 @@ describe('OtlpReceiver', () => {
       'db.shards': [1, 2, 3],
       'db.comment': 'héllo ✓',
     });
-    expect(client.events).toEqual([
-      { name: 'retry', attributes: { 'retry.attempt': 2, 'retry.reason': 'timeout' } },
-    ]);
+    expect(client.events).toEqual([{ name: 'retry', attributes: { 'retry.attempt': 2, 'retry.reason': 'timeout' } }]);
     expect(client.status).toEqual({ code: 2, message: 'connection refused' });
     expect(server.status).toEqual({ code: 0 });
     expect(server.status.message).toBeUndefined();
@@ -158,6 +154,78 @@ describe('OtlpReceiver', () => {
       expect(span.resource).toEqual({ 'service.name': 'otlp-receiver-spec', 'service.generation': 3 });
       expect(span.scope).toEqual({ name: 'otlp-receiver-spec-scope', version: '1.2.3' });
     }
+  });
+
+  it('decodes the real OTLP/JSON exporter to exactly what it decodes from the protobuf one', async () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'otlp-receiver-spec', 'service.tags': ['a', 'b'] }),
+      spanProcessors: [new SimpleSpanProcessor(memory)],
+    });
+    cleanups.push(() => provider.shutdown());
+    const tracer = provider.getTracer('json-vs-proto', '0.1.0');
+    const parent = tracer.startSpan('publish', { kind: SpanKind.PRODUCER });
+    const child = tracer.startSpan(
+      'encode',
+      {
+        attributes: {
+          'msg.size': 2 ** 40,
+          'msg.offset': -7,
+          'msg.ratio': 0.125,
+          'msg.ok': true,
+          'msg.keys': ['k1', 'k2'],
+          'msg.parts': [1, 2.5],
+          'msg.empty': '',
+          'msg.none': [],
+          'msg.text': 'héllo ✓',
+        },
+      },
+      trace.setSpan(context.active(), parent),
+    );
+    child.addEvent('bare');
+    child.addEvent('retry', { attempt: 2 });
+    child.setStatus({ code: SpanStatusCode.ERROR, message: 'too big' });
+    child.end();
+    parent.end();
+    await provider.forceFlush();
+    const finished = memory.getFinishedSpans();
+
+    const decoded: ReceivedSpan[][] = [];
+    for (const exporterOf of [(url: string) => new OTLPTraceExporter({ url }), (url: string) => new JsonTraceExporter({ url })]) {
+      const receiver = await startReceiver();
+      const exporter = exporterOf(`${receiver.endpoint}/v1/traces`);
+      cleanups.push(() => exporter.shutdown());
+      expect(await exportOnce(exporter, finished)).toEqual({ code: ExportResultCode.SUCCESS });
+      decoded.push(receiver.spans);
+    }
+    const [fromProtobuf = [], fromJson = []] = decoded;
+
+    expect(fromJson).toEqual(fromProtobuf);
+    expect(byName(fromJson, 'encode')).toMatchObject({
+      traceId: parent.spanContext().traceId,
+      spanId: child.spanContext().spanId,
+      parentSpanId: parent.spanContext().spanId,
+      kind: 1,
+      attributes: {
+        'msg.size': 2 ** 40,
+        'msg.offset': -7,
+        'msg.ratio': 0.125,
+        'msg.ok': true,
+        'msg.keys': ['k1', 'k2'],
+        'msg.parts': [1, 2.5],
+        'msg.empty': '',
+        'msg.none': [],
+        'msg.text': 'héllo ✓',
+      },
+      events: [
+        { name: 'bare', attributes: {} },
+        { name: 'retry', attributes: { attempt: 2 } },
+      ],
+      status: { code: 2, message: 'too big' },
+      resource: { 'service.name': 'otlp-receiver-spec', 'service.tags': ['a', 'b'] },
+      scope: { name: 'json-vs-proto', version: '0.1.0' },
+    });
+    expect(byName(fromJson, 'publish')).toMatchObject({ kind: 4, status: { code: 0 } });
   });
 
   it('serves the endpoint form of OTEL_EXPORTER_OTLP_ENDPOINT and accepts gzip', async () => {
@@ -191,7 +259,7 @@ describe('OtlpReceiver', () => {
     expect(encodings).toEqual(['gzip']);
   });
 
-  it('decodes OTLP/JSON, answering 200 with an empty body of the same content type', async () => {
+  it('decodes OTLP/JSON, answering 200 with an empty JSON message', async () => {
     const receiver = await startReceiver();
     const traceId = '5b8efff798038103d269b633813fc60c';
     const body = {
@@ -243,7 +311,7 @@ describe('OtlpReceiver', () => {
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
-    expect(await response.text()).toBe('');
+    expect(await response.text()).toBe('{}');
     expect(receiver.spans).toEqual([
       {
         traceId,
@@ -319,9 +387,7 @@ describe('OtlpReceiver', () => {
       req.end();
     });
     // Asserted before close() so the rejection is never momentarily unhandled.
-    const waitRejected = expect(receiver.waitForSpans(() => false, 4000)).rejects.toThrow(
-      'closed while waitForSpans was still waiting',
-    );
+    const waitRejected = expect(receiver.waitForSpans(() => false, 4000)).rejects.toThrow('closed while waitForSpans was still waiting');
     await until(() => receiver.requests === 1);
 
     const started = Date.now();

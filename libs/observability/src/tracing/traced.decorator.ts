@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { ATTR_CODE_FUNCTION, TRACER_NAME, TRACER_VERSION } from './tracing.constants';
 import { runInSpan, type SpanOptions } from './span-runner';
+import { TRACED_METRICS, TRACED_RECORDER, type TracedRecorder } from '../work/traced-recorder';
 
 /** Options of {@link Traced}. */
 export interface TracedOptions extends SpanOptions {
@@ -13,21 +14,6 @@ export interface TracedOptions extends SpanOptions {
    * @default false
    */
   metric?: boolean;
-}
-
-/**
- * Where `@Traced({ metric: true })` finds its recorder: set by the module on each
- * provider instance at start-up, so every application records into its own
- * registry and the decorator keeps no state of its own.
- * @internal
- */
-export const TRACED_RECORDER = Symbol.for('nestjs-observability.traced-recorder');
-/** Class metadata: some method of the class asked for metrics. @internal */
-export const TRACED_METRICS = 'nestjs-observability:traced-metrics';
-
-/** Records one traced operation. @internal */
-export interface TracedRecorder {
-  record(operation: string, seconds: number, error: unknown, failed: boolean): void;
 }
 
 /**

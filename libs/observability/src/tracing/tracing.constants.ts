@@ -4,6 +4,6 @@ export const TRACER_NAME = 'nestjs-observability';
 export const TRACER_VERSION = '0.1.0';
 
 /** Span attributes the library sets that have no name in `@opentelemetry/semantic-conventions`. */
-export const ATTR_REQUEST_ID = 'http.request.id';
+export { ATTR_REQUEST_ID } from '../work/work.constants';
 /** Marks a span made by `@Traced` with the class and method it wraps. */
 export const ATTR_CODE_FUNCTION = 'code.function.name';

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
+import type { HealthCheckOutcome, HealthIndicator } from '../../config/health-indicator.interface';
 import { ObservabilityError } from '../../shared/observability.errors';
-import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
 
 /** Options of {@link DiskSpaceHealthIndicator}. */
 export interface DiskSpaceOptions {

@@ -1,6 +1,6 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { HealthCheckOutcome, HealthIndicator } from '../../config/health-indicator.interface';
 import { ObservabilityError } from '../../shared/observability.errors';
-import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
 
 /** Options of {@link EventLoopDelayHealthIndicator}. */
 export interface EventLoopDelayOptions {

@@ -1,5 +1,5 @@
+import type { HealthCheckOutcome, HealthIndicator } from '../../config/health-indicator.interface';
 import { ObservabilityError } from '../../shared/observability.errors';
-import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
 import type { IndicatorOptions } from './indicator.options';
 
 /** Options of {@link HttpDependencyHealthIndicator}. */

@@ -1,4 +1,4 @@
-import type { HealthCheckOutcome, HealthIndicator } from '../health-indicator.interface';
+import type { HealthCheckOutcome, HealthIndicator } from '../../config/health-indicator.interface';
 import type { IndicatorOptions } from './indicator.options';
 
 /**

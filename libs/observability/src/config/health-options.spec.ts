@@ -1,6 +1,7 @@
 import { ObservabilityConfigError } from '../shared/observability.errors';
 import type { HealthIndicator } from './health-indicator.interface';
-import { type HealthOptions, resolveHealthOptions } from './health.options';
+import { checkIndicator, resolveHealthOptions } from './health-options';
+import type { HealthOptions } from './options.interface';
 
 /** Options a JavaScript caller or a bad config file could pass. */
 const untyped = (options: Record<string, unknown>) => options as HealthOptions;
@@ -128,5 +129,33 @@ describe('resolveHealthOptions', () => {
     it('never shows the token it rejects', () => {
       expect(() => resolveHealthOptions(untyped({ token: 42 }), {})).toThrow('Invalid health.token: "[given]".');
     });
+  });
+});
+
+describe('checkIndicator', () => {
+  const register = 'passed to HealthService.register().';
+
+  it('returns a valid indicator as it is, with or without its own timeout', () => {
+    const db = { name: 'db', check: () => true };
+    const slow = { name: 'slow', timeoutMs: 5000, check: () => true, extra: 'a field of the class' };
+    expect([checkIndicator(db, 'indicator'), checkIndicator(slow, 'indicator')]).toEqual([db, slow]);
+  });
+
+  it('names the option path when it checks health.indicators', () => {
+    expect(() => checkIndicator({ name: 'db', check: () => true, timeoutMs: 0 }, 'health.indicators[2]')).toThrow(
+      'Invalid health.indicators[2].timeoutMs: 0. Expected a whole number of milliseconds, at least 1. ' +
+        'Fix the "health.indicators[2].timeoutMs" option passed to ObservabilityModule.forRoot().',
+    );
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a name with a space', { name: 'a b', check: () => true }, `Invalid indicator.name: "a b". Expected a name of 1-64 letters, digits, "_", "-" or ".". Fix the "indicator.name" argument ${register}`],
+    ['no indicator at all', undefined, `Invalid indicator.name: undefined. Expected a name of 1-64 letters, digits, "_", "-" or ".". Fix the "indicator.name" argument ${register}`],
+    ['no check', { name: 'db' }, `Invalid indicator.check: undefined. Expected a function (use a built-in indicator or implement HealthIndicator). Fix the "indicator.check" argument ${register}`],
+    ['a fractional timeout', { name: 'db', check: () => true, timeoutMs: 1.5 }, `Invalid indicator.timeoutMs: 1.5. Expected a whole number of milliseconds, at least 1. Fix the "indicator.timeoutMs" argument ${register}`],
+  ])('rejects %s given to HealthService.register(), naming the argument and the method', (_case, value, message) => {
+    const check = () => checkIndicator(value, 'indicator', 'HealthService.register()');
+    expect(check).toThrow(ObservabilityConfigError);
+    expect(check).toThrow(message);
   });
 });
