@@ -2,7 +2,6 @@ import {
   type CanActivate,
   Controller,
   Get,
-  Inject,
   Injectable,
   type INestApplication,
   InternalServerErrorException,

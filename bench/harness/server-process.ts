@@ -84,7 +84,7 @@ export async function startServer(spec: ServerSpec, timeoutMs = 60_000): Promise
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`${(error as Error).message}\n--- output of ${spec.entry} (${spec.outputFile}):\n${tail(spec.outputFile)}`);
+    throw new Error(`${(error as Error).message}\n--- output of ${spec.entry} (${spec.outputFile}):\n${tail(spec.outputFile)}`, { cause: error });
   }
   const startupMs = performance.now() - started;
   return {

@@ -81,10 +81,19 @@ describe('resolveHealthOptions', () => {
 
   describe('invalid values, each named with the value and what is accepted', () => {
     it.each([
-      [{ path: 'health' }, 'Invalid health.path: "health". Expected a path starting with "/" (letters, digits, ".", "_", "-", "/"; no trailing "/").'],
-      [{ readyPath: '/health/ready/' }, 'Invalid health.readyPath: "/health/ready/". Expected a path starting with "/" (letters, digits, ".", "_", "-", "/"; no trailing "/").'],
+      [
+        { path: 'health' },
+        'Invalid health.path: "health". Expected a path starting with "/" (letters, digits, ".", "_", "-", "/"; no trailing "/").',
+      ],
+      [
+        { readyPath: '/health/ready/' },
+        'Invalid health.readyPath: "/health/ready/". Expected a path starting with "/" (letters, digits, ".", "_", "-", "/"; no trailing "/").',
+      ],
       [{ livePath: '/health' }, 'Invalid health.livePath: "/health". Expected a path other than health.path ("/health").'],
-      [{ readyPath: '/health/live' }, 'Invalid health.readyPath: "/health/live". Expected a path other than health.path ("/health") and health.livePath ("/health/live").'],
+      [
+        { readyPath: '/health/live' },
+        'Invalid health.readyPath: "/health/live". Expected a path other than health.path ("/health") and health.livePath ("/health/live").',
+      ],
       [{ timeoutMs: 0 }, 'Invalid health.timeoutMs: 0. Expected a whole number of milliseconds, at least 1.'],
       [{ timeoutMs: 1.5 }, 'Invalid health.timeoutMs: 1.5. Expected a whole number of milliseconds, at least 1.'],
       [{ details: 'public' }, 'Invalid health.details: "public". Expected one of always, authorized, never.'],
@@ -95,31 +104,57 @@ describe('resolveHealthOptions', () => {
       [{ token: '' }, 'Invalid health.token: "[given]". Expected a non-empty string.'],
       [{ port: 70000 }, 'Invalid health.port: 70000. Expected a port number from 0 to 65535.'],
       [{ host: ' ' }, 'Invalid health.host: " ". Expected a non-empty host name or address.'],
-      [{ shutdown: { drainDelayMs: -1 } }, 'Invalid health.shutdown.drainDelayMs: -1. Expected a whole number of milliseconds, at least 0.'],
+      [
+        { shutdown: { drainDelayMs: -1 } },
+        'Invalid health.shutdown.drainDelayMs: -1. Expected a whole number of milliseconds, at least 0.',
+      ],
       [{ shutdown: { timeoutMs: 0 } }, 'Invalid health.shutdown.timeoutMs: 0. Expected a whole number of milliseconds, at least 1.'],
       [
         { shutdown: { drainDelayMs: 10000 } },
         'Invalid health.shutdown.drainDelayMs: 10000. Expected fewer milliseconds than the shutdown timeout (10000).',
       ],
-      [{ shutdown: { timeoutMs: 3000 } }, 'Invalid health.shutdown.timeoutMs: 3000. Expected more milliseconds than the drain delay (5000).'],
+      [
+        { shutdown: { timeoutMs: 3000 } },
+        'Invalid health.shutdown.timeoutMs: 3000. Expected more milliseconds than the drain delay (5000).',
+      ],
       [{ shutdown: 'yes' }, 'Invalid health.shutdown: "yes". Expected true, false or an options object.'],
-      [{ pathz: '/x' }, 'Invalid health.pathz: "/x". Expected one of the options enabled, path, livePath, readyPath, timeoutMs, indicators, details, token, port, host, shutdown.'],
+      [
+        { pathz: '/x' },
+        'Invalid health.pathz: "/x". Expected one of the options enabled, path, livePath, readyPath, timeoutMs, indicators, details, token, port, host, shutdown.',
+      ],
       [{ shutdown: { drain: 1 } }, 'Invalid health.shutdown.drain: 1. Expected one of the options enabled, drainDelayMs, timeoutMs.'],
       [{ enabled: 'no' }, 'Invalid health.enabled: "no". Expected true or false.'],
       [{ indicators: {} }, 'Invalid health.indicators: {}. Expected an array of health indicators.'],
-      [{ indicators: [{ name: 'a b', check: () => true }] }, 'Invalid health.indicators[0].name: "a b". Expected a name of 1-64 letters, digits, "_", "-" or ".".'],
-      [{ indicators: [{ name: 'db' }] }, 'Invalid health.indicators[0].check: undefined. Expected a function (use a built-in indicator or implement HealthIndicator).'],
-      [{ indicators: [indicator('db'), indicator('db')] }, 'Invalid health.indicators[1].name: "db". Expected a name no other indicator has.'],
+      [
+        { indicators: [{ name: 'a b', check: () => true }] },
+        'Invalid health.indicators[0].name: "a b". Expected a name of 1-64 letters, digits, "_", "-" or ".".',
+      ],
+      [
+        { indicators: [{ name: 'db' }] },
+        'Invalid health.indicators[0].check: undefined. Expected a function (use a built-in indicator or implement HealthIndicator).',
+      ],
+      [
+        { indicators: [indicator('db'), indicator('db')] },
+        'Invalid health.indicators[1].name: "db". Expected a name no other indicator has.',
+      ],
     ])('rejects %j', (options, message) => {
       const resolve = () => resolveHealthOptions(untyped(options), {});
       expect(resolve).toThrow(ObservabilityConfigError);
-      expect(resolve).toThrow(`${message} Fix the "${message.slice(8, message.indexOf(':'))}" option passed to ObservabilityModule.forRoot().`);
+      expect(resolve).toThrow(
+        `${message} Fix the "${message.slice(8, message.indexOf(':'))}" option passed to ObservabilityModule.forRoot().`,
+      );
     });
 
     it.each([
-      [{ SHUTDOWN_DRAIN_DELAY_MS: 'soon' }, 'Invalid SHUTDOWN_DRAIN_DELAY_MS: "soon". Expected a whole number of milliseconds, at least 0.'],
+      [
+        { SHUTDOWN_DRAIN_DELAY_MS: 'soon' },
+        'Invalid SHUTDOWN_DRAIN_DELAY_MS: "soon". Expected a whole number of milliseconds, at least 0.',
+      ],
       [{ SHUTDOWN_TIMEOUT_MS: '1e4' }, 'Invalid SHUTDOWN_TIMEOUT_MS: "1e4". Expected a whole number of milliseconds, at least 1.'],
-      [{ SHUTDOWN_DRAIN_DELAY_MS: '12000' }, 'Invalid SHUTDOWN_DRAIN_DELAY_MS: "12000". Expected fewer milliseconds than the shutdown timeout (10000).'],
+      [
+        { SHUTDOWN_DRAIN_DELAY_MS: '12000' },
+        'Invalid SHUTDOWN_DRAIN_DELAY_MS: "12000". Expected fewer milliseconds than the shutdown timeout (10000).',
+      ],
       [{ SHUTDOWN_TIMEOUT_MS: '2000' }, 'Invalid SHUTDOWN_TIMEOUT_MS: "2000". Expected more milliseconds than the drain delay (5000).'],
     ])('rejects the environment %j, naming the variable', (env, message) => {
       const name = Object.keys(env)[0];
@@ -149,10 +184,26 @@ describe('checkIndicator', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['a name with a space', { name: 'a b', check: () => true }, `Invalid indicator.name: "a b". Expected a name of 1-64 letters, digits, "_", "-" or ".". Fix the "indicator.name" argument ${register}`],
-    ['no indicator at all', undefined, `Invalid indicator.name: undefined. Expected a name of 1-64 letters, digits, "_", "-" or ".". Fix the "indicator.name" argument ${register}`],
-    ['no check', { name: 'db' }, `Invalid indicator.check: undefined. Expected a function (use a built-in indicator or implement HealthIndicator). Fix the "indicator.check" argument ${register}`],
-    ['a fractional timeout', { name: 'db', check: () => true, timeoutMs: 1.5 }, `Invalid indicator.timeoutMs: 1.5. Expected a whole number of milliseconds, at least 1. Fix the "indicator.timeoutMs" argument ${register}`],
+    [
+      'a name with a space',
+      { name: 'a b', check: () => true },
+      `Invalid indicator.name: "a b". Expected a name of 1-64 letters, digits, "_", "-" or ".". Fix the "indicator.name" argument ${register}`,
+    ],
+    [
+      'no indicator at all',
+      undefined,
+      `Invalid indicator.name: undefined. Expected a name of 1-64 letters, digits, "_", "-" or ".". Fix the "indicator.name" argument ${register}`,
+    ],
+    [
+      'no check',
+      { name: 'db' },
+      `Invalid indicator.check: undefined. Expected a function (use a built-in indicator or implement HealthIndicator). Fix the "indicator.check" argument ${register}`,
+    ],
+    [
+      'a fractional timeout',
+      { name: 'db', check: () => true, timeoutMs: 1.5 },
+      `Invalid indicator.timeoutMs: 1.5. Expected a whole number of milliseconds, at least 1. Fix the "indicator.timeoutMs" argument ${register}`,
+    ],
   ])('rejects %s given to HealthService.register(), naming the argument and the method', (_case, value, message) => {
     const check = () => checkIndicator(value, 'indicator', 'HealthService.register()');
     expect(check).toThrow(ObservabilityConfigError);

@@ -39,7 +39,11 @@ export function resolveHealthOptions(raw: HealthOptions | boolean | undefined, e
   const readyPath = urlPath(o.readyPath, 'health.readyPath', defaults.readyPath);
   if (livePath === path) throw new ObservabilityConfigError('health.livePath', livePath, `a path other than health.path ("${path}")`);
   if (readyPath === path || readyPath === livePath) {
-    throw new ObservabilityConfigError('health.readyPath', readyPath, `a path other than health.path ("${path}") and health.livePath ("${livePath}")`);
+    throw new ObservabilityConfigError(
+      'health.readyPath',
+      readyPath,
+      `a path other than health.path ("${path}") and health.livePath ("${livePath}")`,
+    );
   }
 
   const timeoutMs = wholeNumber(o.timeoutMs, 'health.timeoutMs', 1, defaults.timeoutMs, 'milliseconds');
@@ -58,8 +62,22 @@ export function resolveHealthOptions(raw: HealthOptions | boolean | undefined, e
 
   const drainEnv = { env, name: ENV.shutdownDrainDelay };
   const timeoutEnv = { env, name: ENV.shutdownTimeout };
-  const shutdownTimeoutMs = envWholeNumber(shutdown.timeoutMs, 'health.shutdown.timeoutMs', timeoutEnv, 1, defaults.shutdownTimeoutMs, 'milliseconds');
-  const drainDelayMs = envWholeNumber(shutdown.drainDelayMs, 'health.shutdown.drainDelayMs', drainEnv, 0, defaults.drainDelayMs, 'milliseconds');
+  const shutdownTimeoutMs = envWholeNumber(
+    shutdown.timeoutMs,
+    'health.shutdown.timeoutMs',
+    timeoutEnv,
+    1,
+    defaults.shutdownTimeoutMs,
+    'milliseconds',
+  );
+  const drainDelayMs = envWholeNumber(
+    shutdown.drainDelayMs,
+    'health.shutdown.drainDelayMs',
+    drainEnv,
+    0,
+    defaults.drainDelayMs,
+    'milliseconds',
+  );
   if (drainDelayMs >= shutdownTimeoutMs) {
     // A drain as long as the whole budget would leave nothing for closing and
     // flushing. Blame the value that was set: the drain delay, else the timeout.
@@ -107,9 +125,15 @@ export function checkIndicator(value: unknown, path: string, call?: string): Hea
     throw new ObservabilityConfigError(`${path}.name`, name, 'a name of 1-64 letters, digits, "_", "-" or "."', kind, { call });
   }
   if (typeof indicator.check !== 'function') {
-    throw new ObservabilityConfigError(`${path}.check`, indicator.check, 'a function (use a built-in indicator or implement HealthIndicator)', kind, {
-      call,
-    });
+    throw new ObservabilityConfigError(
+      `${path}.check`,
+      indicator.check,
+      'a function (use a built-in indicator or implement HealthIndicator)',
+      kind,
+      {
+        call,
+      },
+    );
   }
   if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) {
     throw new ObservabilityConfigError(`${path}.timeoutMs`, timeoutMs, 'a whole number of milliseconds, at least 1', kind, { call });

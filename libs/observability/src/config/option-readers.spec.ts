@@ -57,7 +57,9 @@ describe('option readers', () => {
     });
 
     it('prints secret values as "[given]": in a secret section, and for keys that look like credentials', () => {
-      expect(() => rejectUnknownKeys({ user: 'admin' }, 'metrics.auth', ['username', 'password'], true)).toThrow('Invalid metrics.auth.user: "[given]".');
+      expect(() => rejectUnknownKeys({ user: 'admin' }, 'metrics.auth', ['username', 'password'], true)).toThrow(
+        'Invalid metrics.auth.user: "[given]".',
+      );
       expect(() => rejectUnknownKeys({ apiToken: 'abc' }, 'health', ['path'])).toThrow('Invalid health.apiToken: "[given]".');
       expect(() => rejectUnknownKeys({ tokn: 'abc' }, 'health', ['token'])).toThrow('Invalid health.tokn: "[given]".');
     });
@@ -102,12 +104,16 @@ describe('option readers', () => {
     it('reads non-blank text, hiding a secret when it rejects it', () => {
       expect([text(undefined, 'a'), text('x', 'a')]).toEqual([undefined, 'x']);
       expect(() => text(' ', 'metrics.host')).toThrow('Invalid metrics.host: " ". Expected a non-empty string.');
-      expect(() => text('', 'health.token', 'a non-empty string', true)).toThrow('Invalid health.token: "[given]". Expected a non-empty string.');
+      expect(() => text('', 'health.token', 'a non-empty string', true)).toThrow(
+        'Invalid health.token: "[given]". Expected a non-empty string.',
+      );
     });
 
     it('reads whole numbers with and without a unit', () => {
       expect([wholeNumber(undefined, 'a', 1, 7), wholeNumber(3, 'a', 1, 7)]).toEqual([7, 3]);
-      expect(() => wholeNumber(0, 'metrics.maxLabelSets', 1, 1000)).toThrow('Invalid metrics.maxLabelSets: 0. Expected a whole number of at least 1.');
+      expect(() => wholeNumber(0, 'metrics.maxLabelSets', 1, 1000)).toThrow(
+        'Invalid metrics.maxLabelSets: 0. Expected a whole number of at least 1.',
+      );
       expect(() => wholeNumber(1.5, 'health.timeoutMs', 1, 1000, 'milliseconds')).toThrow(
         'Invalid health.timeoutMs: 1.5. Expected a whole number of milliseconds, at least 1.',
       );

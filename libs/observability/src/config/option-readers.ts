@@ -28,9 +28,15 @@ export function rejectUnknownKeys(value: object, path: string, known: readonly s
     const hint =
       (meant === undefined ? 'Remove it or use one of the options listed.' : `Did you mean ${path === '' ? meant : `${path}.${meant}`}?`) +
       ' Unknown options are rejected, not ignored, so that a typo cannot leave a setting at its default.';
-    throw new ObservabilityConfigError(full, hidden ? '[given]' : (value as Record<string, unknown>)[key], `one of the options ${known.join(', ')}`, 'option', {
-      hint,
-    });
+    throw new ObservabilityConfigError(
+      full,
+      hidden ? '[given]' : (value as Record<string, unknown>)[key],
+      `one of the options ${known.join(', ')}`,
+      'option',
+      {
+        hint,
+      },
+    );
   }
 }
 
@@ -47,7 +53,13 @@ export function section<T extends { enabled?: boolean }>(value: T | boolean | un
 }
 
 /** An object option (not an array, not null), checked for unknown keys. */
-export function optionObject<T extends object>(value: unknown, path: string, known: readonly string[], accepted: string, secret = false): T {
+export function optionObject<T extends object>(
+  value: unknown,
+  path: string,
+  known: readonly string[],
+  accepted: string,
+  secret = false,
+): T {
   const object = plainObject(value, path, accepted, secret);
   rejectUnknownKeys(object, path, known, secret);
   return object as T;

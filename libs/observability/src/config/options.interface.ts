@@ -1,4 +1,5 @@
 import type { DestinationStream } from 'pino';
+
 import type { RedactionPattern } from '../shared/scrubber';
 import type { HealthIndicator } from './health-indicator.interface';
 

@@ -237,8 +237,16 @@ describe('resolveOptions', () => {
       ['a non-object options value', { tracing: 'yes' }, 'Invalid tracing: "yes". Expected true, false or an options object.'],
       ['an empty service name', { serviceName: '  ' }, 'Invalid serviceName: "  ". Expected a non-empty string.'],
       ['a non-boolean enabled flag', { logging: { enabled: 'no' } }, 'Invalid logging.enabled: "no". Expected true or false.'],
-      ['an empty redaction key', { redaction: { keys: ['pin', ''] } }, 'Invalid redaction.keys: ["pin",""]. Expected an array of non-empty key names.'],
-      ['a destination without write()', { logging: { destination: 42 } }, 'Invalid logging.destination: 42. Expected a file path or a stream with a write() method.'],
+      [
+        'an empty redaction key',
+        { redaction: { keys: ['pin', ''] } },
+        'Invalid redaction.keys: ["pin",""]. Expected an array of non-empty key names.',
+      ],
+      [
+        'a destination without write()',
+        { logging: { destination: 42 } },
+        'Invalid logging.destination: 42. Expected a file path or a stream with a write() method.',
+      ],
       ['an empty censor', { redaction: { censor: '' } }, 'Invalid redaction.censor: "". Expected a non-empty string.'],
     ])('rejects %s', (_case, options, message) => {
       expect(() => resolveOptions(untyped(options), {})).toThrow(message);
@@ -276,17 +284,30 @@ describe('resolveOptions', () => {
       ['metrics.auth', { metrics: { auth: { bearerTokn: 's3cret' } } }, 'metrics.auth.bearerTokn', '"[given]"', 'metrics.auth.bearerToken'],
       ['errors', { errors: { reportStatus: [500] } }, 'errors.reportStatus', '[500]', 'errors.reportStatuses'],
       ['redaction', { redaction: { key: ['pin'] } }, 'redaction.key', '["pin"]', 'redaction.keys'],
-      ['redaction.patterns items', { redaction: { patterns: [{ name: 'pin', patern: /\d{4}/g }] } }, 'redaction.patterns[0].patern', '/\\d{4}/g', 'redaction.patterns[0].pattern'],
+      [
+        'redaction.patterns items',
+        { redaction: { patterns: [{ name: 'pin', patern: /\d{4}/g }] } },
+        'redaction.patterns[0].patern',
+        '/\\d{4}/g',
+        'redaction.patterns[0].pattern',
+      ],
       ['health', { health: { livepath: '/live' } }, 'health.livepath', '"/live"', 'health.livePath'],
-      ['health.shutdown', { health: { shutdown: { drainDelay: 100 } } }, 'health.shutdown.drainDelay', '100', 'health.shutdown.drainDelayMs'],
-    ])('rejects a misspelt key in %s, naming it, its value and the key it was probably meant to be', (_section, options, path, shown, meant) => {
-      expect(() => resolveOptions(untyped(options), {})).toThrow(
-        `Invalid ${path}: ${shown}. Expected one of the options `,
-      );
-      expect(() => resolveOptions(untyped(options), {})).toThrow(
-        `Fix the "${path}" option passed to ObservabilityModule.forRoot(). Did you mean ${meant}? ${rejected}`,
-      );
-    });
+      [
+        'health.shutdown',
+        { health: { shutdown: { drainDelay: 100 } } },
+        'health.shutdown.drainDelay',
+        '100',
+        'health.shutdown.drainDelayMs',
+      ],
+    ])(
+      'rejects a misspelt key in %s, naming it, its value and the key it was probably meant to be',
+      (_section, options, path, shown, meant) => {
+        expect(() => resolveOptions(untyped(options), {})).toThrow(`Invalid ${path}: ${shown}. Expected one of the options `);
+        expect(() => resolveOptions(untyped(options), {})).toThrow(
+          `Fix the "${path}" option passed to ObservabilityModule.forRoot(). Did you mean ${meant}? ${rejected}`,
+        );
+      },
+    );
 
     it('lists the accepted keys and asks to remove the key when none is close', () => {
       expect(() => resolveOptions(untyped({ logging: { colour: 'red' } }), {})).toThrow(

@@ -122,7 +122,11 @@ function resolveMetrics(raw: MetricsOptions | boolean | undefined): Resolved['me
   const metrics = section(raw, 'metrics', METRICS_KEYS);
   const prefix = metrics.prefix ?? '';
   if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
-    throw new ObservabilityConfigError('metrics.prefix', prefix, 'a metric name prefix of letters, digits, "_" and ":" (not starting with a digit)');
+    throw new ObservabilityConfigError(
+      'metrics.prefix',
+      prefix,
+      'a metric name prefix of letters, digits, "_" and ":" (not starting with a digit)',
+    );
   }
   return {
     enabled: flag(metrics.enabled, 'metrics.enabled'),
@@ -142,7 +146,13 @@ function resolveMetrics(raw: MetricsOptions | boolean | undefined): Resolved['me
 function metricsAuth(raw: MetricsOptions['auth']): MetricsOptions['auth'] {
   if (raw === undefined) return undefined;
   const accepted = '{ bearerToken } or { username, password } with non-empty strings';
-  const auth = optionObject<{ bearerToken?: unknown; username?: unknown; password?: unknown }>(raw, 'metrics.auth', AUTH_KEYS, accepted, true);
+  const auth = optionObject<{ bearerToken?: unknown; username?: unknown; password?: unknown }>(
+    raw,
+    'metrics.auth',
+    AUTH_KEYS,
+    accepted,
+    true,
+  );
   if (!nonEmpty(auth.bearerToken) && !(nonEmpty(auth.username) && nonEmpty(auth.password))) {
     throw new ObservabilityConfigError('metrics.auth', '[given]', accepted);
   }
@@ -159,7 +169,11 @@ function resolveErrors(raw: ErrorsOptions | boolean | undefined): Resolved['erro
     const set = new Set(statuses);
     reportStatuses = (status) => set.has(status);
   } else {
-    throw new ObservabilityConfigError('errors.reportStatuses', statuses, 'an array of HTTP status codes (100-599) or a function (status) => boolean');
+    throw new ObservabilityConfigError(
+      'errors.reportStatuses',
+      statuses,
+      'an array of HTTP status codes (100-599) or a function (status) => boolean',
+    );
   }
   return {
     enabled: flag(errors.enabled, 'errors.enabled'),
@@ -178,8 +192,14 @@ function resolveRedaction(raw: RedactionOptions | boolean | undefined): Resolved
   const shape = 'an array of { name, pattern } with global RegExps (the g flag)';
   if (!Array.isArray(patterns)) throw new ObservabilityConfigError('redaction.patterns', patterns, shape);
   patterns.forEach((item, i) => {
-    const p = optionObject<Partial<RedactionPattern>>(item, `redaction.patterns[${i}]`, PATTERN_KEYS, '{ name, pattern } with a global RegExp (the g flag)');
-    if (typeof p.name !== 'string' || p.name === '') throw new ObservabilityConfigError(`redaction.patterns[${i}].name`, p.name, 'a non-empty string');
+    const p = optionObject<Partial<RedactionPattern>>(
+      item,
+      `redaction.patterns[${i}]`,
+      PATTERN_KEYS,
+      '{ name, pattern } with a global RegExp (the g flag)',
+    );
+    if (typeof p.name !== 'string' || p.name === '')
+      throw new ObservabilityConfigError(`redaction.patterns[${i}].name`, p.name, 'a non-empty string');
     if (!(p.pattern instanceof RegExp) || !p.pattern.global) {
       throw new ObservabilityConfigError(`redaction.patterns[${i}].pattern`, p.pattern, 'a RegExp with the g flag, such as /\\d{4}/g');
     }

@@ -54,6 +54,7 @@ export class HealthService implements OnApplicationShutdown {
   private readonly gauge: Gauge<'indicator'> | undefined;
   private running: Promise<HealthReport> | undefined;
 
+  /** Made by Nest's dependency injection; inject `HealthService`, never construct it. @internal */
   constructor(
     @Inject(HEALTH_OPTIONS) private readonly options: ResolvedHealthOptions,
     private readonly terminus: HealthCheckService,

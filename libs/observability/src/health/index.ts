@@ -2,8 +2,6 @@
  * The health pillar's public surface, re-exported by the package's `index.ts`.
  * Everything else in this folder is internal.
  */
-export { HealthService, type HealthReport, type RegisterCheckOptions } from './health.service';
-export type { HealthDetailsVisibility, HealthOptions, ShutdownOptions } from '../config/options.interface';
 export type {
   HealthCheckFunction,
   HealthCheckOutcome,
@@ -12,10 +10,12 @@ export type {
   HealthIndicator,
   TerminusIndicatorResult,
 } from '../config/health-indicator.interface';
-export type { IndicatorOptions } from './indicators/indicator.options';
-export { PostgresHealthIndicator, type PostgresQueryable } from './indicators/postgres.health';
-export { RedisHealthIndicator, type RedisPingable } from './indicators/redis.health';
-export { HttpDependencyHealthIndicator, type HttpDependencyOptions } from './indicators/http-dependency.health';
-export { HeapHealthIndicator, RssHealthIndicator, type MemoryIndicatorOptions } from './indicators/memory.health';
+export type { HealthDetailsVisibility, HealthOptions, ShutdownOptions } from '../config/options.interface';
+export { type HealthReport, HealthService, type RegisterCheckOptions } from './health.service';
 export { DiskSpaceHealthIndicator, type DiskSpaceOptions } from './indicators/disk.health';
 export { EventLoopDelayHealthIndicator, type EventLoopDelayOptions } from './indicators/event-loop.health';
+export { HttpDependencyHealthIndicator, type HttpDependencyOptions } from './indicators/http-dependency.health';
+export type { IndicatorOptions } from './indicators/indicator.options';
+export { HeapHealthIndicator, type MemoryIndicatorOptions, RssHealthIndicator } from './indicators/memory.health';
+export { PostgresHealthIndicator, type PostgresQueryable } from './indicators/postgres.health';
+export { RedisHealthIndicator, type RedisPingable } from './indicators/redis.health';

@@ -5,7 +5,6 @@ import { resolveOptions } from '../config/resolve-options';
 import { RequestContextService } from '../context/request-context.service';
 import { type InMemoryTracing, useInMemoryTracing } from '../testing/in-memory-tracing';
 import { LogCapture, type LogRecord } from '../testing/log-capture';
-import { TracingService } from '../tracing/tracing.service';
 import { createPino } from './pino.factory';
 import { Scrubber } from '../shared/scrubber';
 
@@ -72,8 +71,9 @@ describe('createPino', () => {
   describe('correlation', () => {
     it('adds trace_id and span_id of the active span', () => {
       const { capture, logger } = setup();
-      const span = new TracingService().withSpan('work', (s) => {
+      const span = trace.getTracer('test').startActiveSpan('work', (s) => {
         logger.info('inside');
+        s.end();
         return s.spanContext();
       });
       const record = onlyRecord(capture);
@@ -121,12 +121,12 @@ describe('createPino', () => {
     it('adds request_id, trace_id and span_id when the request context rides in the OpenTelemetry context', async () => {
       const { capture, logger, requestContext } = setup();
       requestContext.useOpenTelemetryContext(true);
-      const service = new TracingService();
       const span = await requestContext.run(
         () =>
-          service.withSpan('job', async (s) => {
+          trace.getTracer('test').startActiveSpan('job', async (s) => {
             await new Promise((resolve) => setTimeout(resolve, 1));
             logger.info('in traced job');
+            s.end();
             return s.spanContext();
           }),
         { requestId: 'abc' },

@@ -30,7 +30,9 @@ export class ObservabilityConfigError extends ObservabilityError {
     readonly kind: 'option' | 'env' | 'argument' = 'option',
     more: { call?: string; hint?: string } = {},
   ) {
-    super(`Invalid ${source}: ${formatValue(value)}. Expected ${accepted}. ${fixFor(source, kind, more.call)}${more.hint ? ` ${more.hint}` : ''}`);
+    super(
+      `Invalid ${source}: ${formatValue(value)}. Expected ${accepted}. ${fixFor(source, kind, more.call)}${more.hint ? ` ${more.hint}` : ''}`,
+    );
   }
 }
 

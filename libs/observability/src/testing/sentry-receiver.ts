@@ -45,12 +45,12 @@ export class SentryReceiver {
   ) {}
 
   static async start(options: SentryReceiverOptions = {}): Promise<SentryReceiver> {
-    let receiver: SentryReceiver | undefined;
-    const server = createServer((req, res) => receiver!.handle(req, res));
-    receiver = new SentryReceiver(server, options);
+    const server = createServer();
+    const receiver = new SentryReceiver(server, options);
+    server.on('request', (req, res) => receiver.handle(req, res));
     server.on('connection', (socket: Socket) => {
-      receiver!.sockets.add(socket);
-      socket.on('close', () => receiver!.sockets.delete(socket));
+      receiver.sockets.add(socket);
+      socket.on('close', () => receiver.sockets.delete(socket));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return receiver;

@@ -1,5 +1,5 @@
 /** Instrumentation scope of every span and metric the library makes. */
-export const TRACER_NAME = 'nestjs-observability';
+export { LIBRARY_SCOPE_NAME as TRACER_NAME } from '../sdk/library-scope';
 // Kept in step with package.json by a unit test.
 export const TRACER_VERSION = '0.1.0';
 

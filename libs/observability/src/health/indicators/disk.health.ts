@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+
 import type { HealthCheckOutcome, HealthIndicator } from '../../config/health-indicator.interface';
 import { ObservabilityError } from '../../shared/observability.errors';
 

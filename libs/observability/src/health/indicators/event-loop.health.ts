@@ -1,4 +1,5 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+
 import type { HealthCheckOutcome, HealthIndicator } from '../../config/health-indicator.interface';
 import { ObservabilityError } from '../../shared/observability.errors';
 
