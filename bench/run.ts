@@ -5,8 +5,9 @@
  */
 import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { InterferenceMeter, MAX_INTERFERENCE, waitForQuiet } from './harness/interference';
+
 import { describeMachine, installedVersion, pinProcesses, snapshotLibrary } from './harness/environment';
+import { InterferenceMeter, MAX_INTERFERENCE, waitForQuiet } from './harness/interference';
 import { runLoad } from './harness/load';
 import { type BenchOptions, parseOptions } from './harness/options';
 import { analyseProfile, readProfile } from './harness/profile';
@@ -94,7 +95,11 @@ async function main(): Promise<number> {
       try {
         let m = await measure(context, { variant, tag }, round);
         // Repeating a disturbed measurement beats reporting it: only full runs judge numbers.
-        for (let attempt = 2; !options.quick && m.interference > MAX_INTERFERENCE && attempt <= ATTEMPTS && performance.now() < context.patientUntil; attempt++) {
+        for (
+          let attempt = 2;
+          !options.quick && m.interference > MAX_INTERFERENCE && attempt <= ATTEMPTS && performance.now() < context.patientUntil;
+          attempt++
+        ) {
           log(`round ${round} ${variant.id}: other processes used ${m.interference.toFixed(2)} cores meanwhile; measuring again`);
           m = { ...(await measure(context, { variant, tag }, round)), repeats: attempt - 1 };
         }
@@ -123,7 +128,10 @@ async function main(): Promise<number> {
   const fullMissed = targets.some((t) => t.variant === 'fastify/full' && t.met === false);
   const toProfile = allVariants().find((v) => v.id === options.profileVariant);
   if (options.profile === 'always' && !toProfile) failures.push(`--profile ${options.profileVariant}: no such variant`);
-  if (toProfile && (options.profile === 'always' || (options.profile === 'auto' && fullMissed && variants.some((v) => v.id === toProfile.id)))) {
+  if (
+    toProfile &&
+    (options.profile === 'always' || (options.profile === 'auto' && fullMissed && variants.some((v) => v.id === toProfile.id)))
+  ) {
     log(`profiling ${toProfile.id} under load${options.profile === 'auto' ? ' (fastify/full missed a target)' : ''}`);
     try {
       profile = await profileVariant(context, toProfile);
@@ -245,7 +253,14 @@ async function profileVariant(context: Context, variant: Variant): Promise<NonNu
   await sink.take();
   const server = await startServer({
     // 250 µs sampling: four times V8's default resolution, still a small overhead.
-    nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '250', ...variant.preload.flatMap((p) => ['--require', preloadArg(p, DIST_BENCH)])],
+    nodeArgs: [
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      dir,
+      '--cpu-prof-interval',
+      '250',
+      ...variant.preload.flatMap((p) => ['--require', preloadArg(p, DIST_BENCH)]),
+    ],
     entry: join(DIST_BENCH, variant.entry),
     env: await processEnv(variant, sink, files),
     cwd: DIST_BENCH,
@@ -280,7 +295,9 @@ async function quiet(context: Context): Promise<void> {
   const patience = Math.min(90_000, context.patientUntil - performance.now());
   if (context.options.quick || patience <= 0) return;
   await waitForQuiet([context.sink.pid], MAX_INTERFERENCE, patience, (cores) =>
-    log(`other processes are using ${cores.toFixed(2)} cores; waiting up to ${(patience / 1000).toFixed(0)} s for the machine to calm down`),
+    log(
+      `other processes are using ${cores.toFixed(2)} cores; waiting up to ${(patience / 1000).toFixed(0)} s for the machine to calm down`,
+    ),
   );
 }
 

@@ -1,4 +1,5 @@
 import { OtlpReceiver, SentryReceiver } from 'nestjs-observability/testing';
+
 import { ChildApp } from './utils/child-app';
 
 const SERVER = 2;
@@ -65,7 +66,12 @@ describe.each(['express', 'fastify'])('errors and Sentry through the preload, on
     expect((errorLines[0].err as { stack: string }).stack).toContain('DemoController.fail');
 
     // No secret anywhere: not in the report, not in any log line, not in the body, not in the span.
-    const everywhere = [sentry.text(), app.lines.join('\n'), JSON.stringify(body), JSON.stringify(server, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))].join('\n');
+    const everywhere = [
+      sentry.text(),
+      app.lines.join('\n'),
+      JSON.stringify(body),
+      JSON.stringify(server, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    ].join('\n');
     for (const [name, secret] of Object.entries(SECRETS)) {
       expect({ name, found: everywhere.includes(secret) }).toEqual({ name, found: false });
     }
@@ -77,12 +83,20 @@ describe.each(['express', 'fastify'])('errors and Sentry through the preload, on
     const unavailable = await fetch(`${app.url}/demo/unavailable`);
     expect(unavailable.status).toBe(503);
     const unavailableText = await unavailable.text();
-    expect(JSON.parse(unavailableText)).toEqual({ statusCode: 503, message: 'Service Unavailable', requestId: unavailable.headers.get('x-request-id') });
+    expect(JSON.parse(unavailableText)).toEqual({
+      statusCode: 503,
+      message: 'Service Unavailable',
+      requestId: unavailable.headers.get('x-request-id'),
+    });
     // The internal message is for the report, never for the client.
     expect(unavailableText).not.toContain('db-primary.internal');
     const library = await fetch(`${app.url}/demo/library-error`);
     expect(library.status).toBe(500);
-    expect(await library.json()).toEqual({ statusCode: 500, message: 'Internal server error', requestId: library.headers.get('x-request-id') });
+    expect(await library.json()).toEqual({
+      statusCode: 500,
+      message: 'Internal server error',
+      requestId: library.headers.get('x-request-id'),
+    });
     const events = await sentry.waitForEvents((e) => e.length >= 2);
     expect(events.map((e) => (e.tags as Record<string, unknown>)['http.response.status_code']).sort()).toEqual([500, 503]);
     expect(sentry.text()).toContain('pool exhausted on db-primary.internal:5432');
@@ -113,38 +127,42 @@ describe('a dead Sentry', () => {
         return { dsn: hanging.dsn, close: () => hanging.close() };
       },
     ],
-  ])('changes nothing for clients when it %s, memory stays bounded and shutdown too', async (_name, makeSentry) => {
-    const sink = await makeSentry();
-    const app = await ChildApp.start({ env: { SENTRY_DSN: sink.dsn } });
-    try {
-      // Warm up, then 400 failing requests: reports pile up against a dead Sentry.
-      for (let i = 0; i < 20; i++) await (await fetch(`${app.url}/demo/unavailable`)).arrayBuffer();
-      const rssBefore = app.rss();
-      for (let batch = 0; batch < 20; batch++) {
-        await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${app.url}/demo/unavailable`)).arrayBuffer()));
+  ])(
+    'changes nothing for clients when it %s, memory stays bounded and shutdown too',
+    async (_name, makeSentry) => {
+      const sink = await makeSentry();
+      const app = await ChildApp.start({ env: { SENTRY_DSN: sink.dsn } });
+      try {
+        // Warm up, then 400 failing requests: reports pile up against a dead Sentry.
+        for (let i = 0; i < 20; i++) await (await fetch(`${app.url}/demo/unavailable`)).arrayBuffer();
+        const rssBefore = app.rss();
+        for (let batch = 0; batch < 20; batch++) {
+          await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${app.url}/demo/unavailable`)).arrayBuffer()));
+        }
+        // Sentry's transport buffer is bounded: the rest are dropped, not queued forever.
+        expect(app.rss() - rssBefore).toBeLessThan(40 * 1024 * 1024);
+        for (let i = 0; i < 20; i++) {
+          const started = performance.now();
+          const res = await fetch(`${app.url}/demo/unavailable`);
+          expect(res.status).toBe(503);
+          await res.arrayBuffer();
+          // Reporting is asynchronous: a failing request is not held up by it.
+          expect(performance.now() - started).toBeLessThan(1_000);
+        }
+        const ok = await fetch(`${app.url}/users/1`);
+        expect(ok.status).toBe(200);
+        const stopping = performance.now();
+        const exit = await app.stop();
+        expect(exit.signal).toBe('SIGTERM');
+        // The flush of reports is bounded (2 s by default) and shutdown with it.
+        expect(performance.now() - stopping).toBeLessThan(6_000);
+      } finally {
+        await app.stop();
+        await sink.close();
       }
-      // Sentry's transport buffer is bounded: the rest are dropped, not queued forever.
-      expect(app.rss() - rssBefore).toBeLessThan(40 * 1024 * 1024);
-      for (let i = 0; i < 20; i++) {
-        const started = performance.now();
-        const res = await fetch(`${app.url}/demo/unavailable`);
-        expect(res.status).toBe(503);
-        await res.arrayBuffer();
-        // Reporting is asynchronous: a failing request is not held up by it.
-        expect(performance.now() - started).toBeLessThan(1_000);
-      }
-      const ok = await fetch(`${app.url}/users/1`);
-      expect(ok.status).toBe(200);
-      const stopping = performance.now();
-      const exit = await app.stop();
-      expect(exit.signal).toBe('SIGTERM');
-      // The flush of reports is bounded (2 s by default) and shutdown with it.
-      expect(performance.now() - stopping).toBeLessThan(6_000);
-    } finally {
-      await app.stop();
-      await sink.close();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });
 
 describe('errors outside requests', () => {
@@ -173,7 +191,9 @@ describe('errors outside requests', () => {
       const exit = await app.exited(10_000);
       expect(exit).toEqual({ code: 1, signal: null });
       expect(app.stderr).toContain('Error: invariant broken in the ledger');
-      expect(app.records.filter((r) => r.level === 'fatal').map((r) => r.msg)).toEqual(['uncaught exception: invariant broken in the ledger']);
+      expect(app.records.filter((r) => r.level === 'fatal').map((r) => r.msg)).toEqual([
+        'uncaught exception: invariant broken in the ledger',
+      ]);
       const [event] = await sentry.waitForEvents((e) => e.length >= 1, 1_000);
       expect(event.level).toBe('fatal');
     } finally {
@@ -197,7 +217,12 @@ describe("Sentry's trace headers", () => {
     const sentry = await SentryReceiver.start();
     const run = async (targets: string | undefined) => {
       const app = await ChildApp.start({
-        env: { SENTRY_DSN: sentry.dsn, SENTRY_TRACES_SAMPLE_RATE: '1', SENTRY_TRACE_PROPAGATION_TARGETS: targets, QUOTES_URL: `http://127.0.0.1:${port}/quote` },
+        env: {
+          SENTRY_DSN: sentry.dsn,
+          SENTRY_TRACES_SAMPLE_RATE: '1',
+          SENTRY_TRACE_PROPAGATION_TARGETS: targets,
+          QUOTES_URL: `http://127.0.0.1:${port}/quote`,
+        },
       });
       try {
         expect((await fetch(`${app.url}/quote`)).status).toBe(200);
@@ -212,7 +237,9 @@ describe("Sentry's trace headers", () => {
       expect(untargeted['sentry-trace']).toBeUndefined();
       const targeted = await run('127.0.0.1');
       expect(targeted.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-      expect(targeted['sentry-trace']).toBe(`${String(targeted.traceparent).split('-')[1]}-${String(targeted.traceparent).split('-')[2]}-1`);
+      expect(targeted['sentry-trace']).toBe(
+        `${String(targeted.traceparent).split('-')[1]}-${String(targeted.traceparent).split('-')[2]}-1`,
+      );
     } finally {
       await sentry.close();
       await new Promise((resolve) => downstream.close(resolve));

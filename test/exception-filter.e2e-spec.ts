@@ -1,10 +1,12 @@
 import { createServer } from 'node:net';
+
 import { BadRequestException, Controller, Get, type INestApplication, NotFoundException } from '@nestjs/common';
-import { ClientProxyFactory, MessagePattern, RpcException, Transport, type ClientProxy } from '@nestjs/microservices';
-import { firstValueFrom } from 'rxjs';
-import request from 'supertest';
+import { type ClientProxy, ClientProxyFactory, MessagePattern, RpcException, Transport } from '@nestjs/microservices';
 import { ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
 import { type InMemoryTracing, LogCapture, useInMemoryTracing } from 'nestjs-observability/testing';
+import { firstValueFrom } from 'rxjs';
+import request from 'supertest';
+
 import { ADAPTERS, bootstrapApp } from './utils/bootstrap';
 
 @Controller('f')
@@ -76,7 +78,7 @@ describe.each(ADAPTERS)('the exception filter in-process, on %s', (adapter) => {
     expect(await metricsText(app)).toContain('app_errors_total{error_type="TypeError"} 1');
   });
 
-  it("leaves 4xx bodies as Nest gives them, with one warn line and no error line", async () => {
+  it('leaves 4xx bodies as Nest gives them, with one warn line and no error line', async () => {
     const notFound = await request(app.getHttpServer()).get('/f/missing').expect(404);
     expect(notFound.body).toEqual({ statusCode: 404, message: 'no such order', error: 'Not Found' });
     const invalid = await request(app.getHttpServer()).get('/f/invalid').expect(400);
@@ -86,7 +88,12 @@ describe.each(ADAPTERS)('the exception filter in-process, on %s', (adapter) => {
       [400, 'Bad Request Exception'],
     ]);
     expect(logs.filter((r) => r.level === 'error')).toEqual([]);
-    expect(tracing.spans().filter((s) => s.kind === 1).map((s) => s.status.code)).toEqual([0, 0]);
+    expect(
+      tracing
+        .spans()
+        .filter((s) => s.kind === 1)
+        .map((s) => s.status.code),
+    ).toEqual([0, 0]);
   });
 });
 
@@ -104,7 +111,10 @@ describe('exception filter options', () => {
   }
 
   const boot = async (options: ObservabilityModuleOptions, logs: LogCapture) =>
-    bootstrapApp('express', { imports: [ObservabilityModule.forRoot({ tracing: false, ...options, logging: { destination: logs } })], controllers: [G] });
+    bootstrapApp('express', {
+      imports: [ObservabilityModule.forRoot({ tracing: false, ...options, logging: { destination: logs } })],
+      controllers: [G],
+    });
 
   it('with errors: false, leaves Nest its default handling', async () => {
     const logs = new LogCapture();

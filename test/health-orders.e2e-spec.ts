@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { OtlpReceiver, type ReceivedSpan } from 'nestjs-observability/testing';
+
 import { ChildApp, runToExit } from './utils/child-app';
 import { freePort, POSTGRES_URL, REDIS_URL, requireServices } from './utils/services';
 
@@ -30,14 +32,26 @@ describe('orders app start-up', () => {
       { DATABASE_URL: 'mysql://root:hunter2@db/orders', REDIS_URL },
       'orders: Invalid DATABASE_URL: expected postgres://user[:password]@host[:port]/database (the value is not shown: it may hold a password).',
     ],
-    ['a bad PGPORT', { PGHOST: '127.0.0.1', PGDATABASE: 'test', PGPORT: 'x', REDIS_URL }, 'orders: Invalid PGPORT: "x". Expected a port number from 1 to 65535.'],
-    ['no REDIS_URL', { DATABASE_URL: POSTGRES_URL }, 'orders: Missing REDIS_URL: set it to redis://[:password@]host:6379[/db] (rediss:// for TLS).'],
+    [
+      'a bad PGPORT',
+      { PGHOST: '127.0.0.1', PGDATABASE: 'test', PGPORT: 'x', REDIS_URL },
+      'orders: Invalid PGPORT: "x". Expected a port number from 1 to 65535.',
+    ],
+    [
+      'no REDIS_URL',
+      { DATABASE_URL: POSTGRES_URL },
+      'orders: Missing REDIS_URL: set it to redis://[:password@]host:6379[/db] (rediss:// for TLS).',
+    ],
     [
       'a REDIS_URL that is not a redis:// URL',
       { DATABASE_URL: POSTGRES_URL, REDIS_URL: 'http://:hunter2@cache:6379' },
       'orders: Invalid REDIS_URL: expected redis://[:password@]host:6379[/db] or rediss://… (the value is not shown: it may hold a password).',
     ],
-    ['a bad PORT', { DATABASE_URL: POSTGRES_URL, REDIS_URL, PORT: 'eighty' }, 'orders: Invalid PORT: "eighty". Expected a port number from 0 to 65535 (0 picks a free one).'],
+    [
+      'a bad PORT',
+      { DATABASE_URL: POSTGRES_URL, REDIS_URL, PORT: 'eighty' },
+      'orders: Invalid PORT: "eighty". Expected a port number from 0 to 65535 (0 picks a free one).',
+    ],
   ])('refuses to start with %s, in one line naming the variable', async (_case, env, message) => {
     const { code, stdout, stderr } = await runToExit([...PRELOAD, ORDERS_MAIN], env);
     expect({ code, stderr: stderr.trim() }).toEqual({ code: 1, stderr: message });
@@ -47,7 +61,11 @@ describe('orders app start-up', () => {
 
   (requireServices('redis') ? it : it.skip)('names DATABASE_URL when PostgreSQL cannot be reached to create the table', async () => {
     const port = await freePort();
-    const { code, stdout, stderr } = await runToExit([...PRELOAD, ORDERS_MAIN], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test`, REDIS_URL, PORT: '0' });
+    const { code, stdout, stderr } = await runToExit([...PRELOAD, ORDERS_MAIN], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test`,
+      REDIS_URL,
+      PORT: '0',
+    });
     expect(code).toBe(1);
     expect(stderr).toContain('orders: Cannot create the orders table with the PostgreSQL settings from DATABASE_URL: ');
     expect(stdout).not.toContain('listening on');
@@ -73,7 +91,11 @@ describe('orders app start-up', () => {
   });
 
   it('places an order, reads it from PostgreSQL, then from Redis, with their spans inside the request span', async () => {
-    const placed = await fetch(`${app.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"book","quantity":2}' });
+    const placed = await fetch(`${app.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"item":"book","quantity":2}',
+    });
     const order = (await placed.json()) as { id: number; createdAt: string };
     expect({ status: placed.status, order }).toEqual({
       status: 201,
@@ -94,9 +116,18 @@ describe('orders app start-up', () => {
       body: { statusCode: 404, message: 'order 987654321 not found', error: 'Not Found' },
     });
 
-    const spans = await receiver.waitForSpans((s) => s.filter((x) => x.kind === SERVER && x.name === 'GET /orders/:id').length >= 2, 10_000);
-    const [miss, hit] = spans.filter((s) => s.kind === SERVER && s.name === 'GET /orders/:id').sort((a, b) => Number(a.startTimeUnixNano - b.startTimeUnixNano));
-    const clients = (server: ReceivedSpan) => spans.filter((s) => s.traceId === server.traceId && s.kind === CLIENT).map((s) => `${system(s)} ${s.name}`).sort();
+    const spans = await receiver.waitForSpans(
+      (s) => s.filter((x) => x.kind === SERVER && x.name === 'GET /orders/:id').length >= 2,
+      10_000,
+    );
+    const [miss, hit] = spans
+      .filter((s) => s.kind === SERVER && s.name === 'GET /orders/:id')
+      .sort((a, b) => Number(a.startTimeUnixNano - b.startTimeUnixNano));
+    const clients = (server: ReceivedSpan) =>
+      spans
+        .filter((s) => s.traceId === server.traceId && s.kind === CLIENT)
+        .map((s) => `${system(s)} ${s.name}`)
+        .sort();
     // The miss reads the cache, the table (through the pool), and fills the cache; the hit only reads the cache.
     expect({ miss: clients(miss), hit: clients(hit) }).toEqual({
       miss: ['postgresql pg-pool.connect', expect.stringMatching(/^postgresql pg\.query:SELECT /), 'redis get', 'redis set'],

@@ -1,16 +1,16 @@
 import { createServer, type Server } from 'node:http';
-import { type CanActivate, Controller, Get, Injectable, type INestApplication, type ModuleMetadata } from '@nestjs/common';
+
+import { type CanActivate, Controller, Get, type INestApplication, Injectable, type ModuleMetadata } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { Pool } from 'pg';
-import request from 'supertest';
+import type { HealthOptions } from 'nestjs-observability';
 import { ObservabilityLogger, ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
 import { type InMemoryTracing, LogCapture, useInMemoryTracing } from 'nestjs-observability/testing';
-import type { HealthOptions } from 'nestjs-observability';
-import { HealthEndpoint } from '../libs/observability/src/health/health.endpoint';
-import { ShutdownService } from '../libs/observability/src/health/shutdown.service';
+import { Pool } from 'pg';
+import request from 'supertest';
+
 import {
   DiskSpaceHealthIndicator,
   EventLoopDelayHealthIndicator,
@@ -21,7 +21,9 @@ import {
   RedisHealthIndicator,
   RssHealthIndicator,
 } from '../libs/observability/src/health';
-import { ADAPTERS, type AdapterName } from './utils/bootstrap';
+import { HealthEndpoint } from '../libs/observability/src/health/health.endpoint';
+import { ShutdownService } from '../libs/observability/src/health/shutdown.service';
+import { type AdapterName, ADAPTERS } from './utils/bootstrap';
 import { freePort, POSTGRES_URL, REDIS_URL, RedisServerProcess, requireServices } from './utils/services';
 
 /** Denies every request: probes must not be behind it. */
@@ -46,7 +48,9 @@ class PingController {
  * libs/observability/src/health/INTEGRATION.md) it is added beside it; after, this is
  * `[ObservabilityModule.forRoot({ ...observability, health })]`.
  */
-const withHealth = (observability: ObservabilityModuleOptions, health: HealthOptions) => [ObservabilityModule.forRoot({ ...observability, health })];
+const withHealth = (observability: ObservabilityModuleOptions, health: HealthOptions) => [
+  ObservabilityModule.forRoot({ ...observability, health }),
+];
 
 /**
  * Boots a real application in-process like test/utils/bootstrap.ts, with the
@@ -64,7 +68,10 @@ async function bootstrap(
     controllers: extra.controllers,
     providers: extra.providers,
   }).compile();
-  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { bufferLogs: true }) : moduleRef.createNestApplication({ bufferLogs: true });
+  const app =
+    adapter === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), { bufferLogs: true })
+      : moduleRef.createNestApplication({ bufferLogs: true });
   app.useLogger(app.get(ObservabilityLogger));
   if (globalPrefix) app.setGlobalPrefix(globalPrefix);
   await app.init();
@@ -97,180 +104,196 @@ const HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-cont
 
 const servicesHere = requireServices('postgres', 'redis', 'redis-server');
 
-(servicesHere ? describe.each(ADAPTERS) : describe.skip.each(ADAPTERS))('health endpoints on %s, against the real PostgreSQL and Redis', (adapter) => {
-  const logs = new LogCapture();
-  let tracing: InMemoryTracing;
-  let app: INestApplication;
-  let pool: Pool;
-  let redis: Redis;
-  let health: HealthService;
+(servicesHere ? describe.each(ADAPTERS) : describe.skip.each(ADAPTERS))(
+  'health endpoints on %s, against the real PostgreSQL and Redis',
+  (adapter) => {
+    const logs = new LogCapture();
+    let tracing: InMemoryTracing;
+    let app: INestApplication;
+    let pool: Pool;
+    let redis: Redis;
+    let health: HealthService;
 
-  beforeAll(async () => {
-    tracing = useInMemoryTracing();
-    pool = new Pool({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
-    redis = new Redis(REDIS_URL, { lazyConnect: true });
-    await redis.connect();
-    app = await bootstrap(adapter, { indicators: [new PostgresHealthIndicator(pool), new RedisHealthIndicator(redis)] }, logs, {
-      controllers: [PingController],
-      providers: [{ provide: APP_GUARD, useClass: DenyAllGuard }],
-    });
-    health = app.get(HealthService);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await pool?.end();
-    redis?.disconnect();
-    await tracing?.shutdown();
-  });
-
-  it('answers liveness with {"status":"ok"}, checking nothing, past a deny-all global guard', async () => {
-    // The guard is real: an ordinary route is denied.
-    expect((await probe(app, '/ping')).status).toBe(403);
-    const res = await probe(app, '/health/live');
-    expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: '{"status":"ok"}' });
-    expect(res.headers).toMatchObject(HEADERS);
-  });
-
-  it('answers readiness 200 {"status":"ok"} and /health with every indicator when PostgreSQL and Redis are up', async () => {
-    const ready = await probe(app, '/health/ready');
-    expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { status: 'ok' } });
-    const details = await probe(app, '/health');
-    expect({ status: details.status, body: details.body }).toEqual({
-      status: 200,
-      body: { status: 'ok', info: { postgres: UP, redis: UP }, error: {}, details: { postgres: UP, redis: UP } },
-    });
-  });
-
-  it('answers HEAD without a body and refuses other methods', async () => {
-    const head = await request(app.getHttpServer()).head('/health/ready');
-    expect({ status: head.status, text: head.text }).toEqual({ status: 200, text: undefined });
-    const post = await request(app.getHttpServer()).post('/health/ready');
-    expect({ status: post.status, allow: post.headers.allow }).toEqual({ status: 405, allow: 'GET, HEAD' });
-  });
-
-  it('fails readiness within 2 s naming an unreachable PostgreSQL, says no host, port or user, keeps liveness up, and recovers', async () => {
-    const deadPort = await freePort();
-    const deadPool = new Pool({ connectionString: `postgres://postgres@127.0.0.1:${deadPort}/test` });
-    health.register(new PostgresHealthIndicator(deadPool, { name: 'postgres_replica' }));
-    try {
-      const ready = await probe(app, '/health/ready');
-      expect({ status: ready.status, body: ready.body }).toEqual({
-        status: 503,
-        body: { status: 'error', error: { postgres_replica: { status: 'down', message: 'connection refused' } } },
+    beforeAll(async () => {
+      tracing = useInMemoryTracing();
+      pool = new Pool({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+      redis = new Redis(REDIS_URL, { lazyConnect: true });
+      await redis.connect();
+      app = await bootstrap(adapter, { indicators: [new PostgresHealthIndicator(pool), new RedisHealthIndicator(redis)] }, logs, {
+        controllers: [PingController],
+        providers: [{ provide: APP_GUARD, useClass: DenyAllGuard }],
       });
-      expect(ready.ms).toBeLessThan(2_000);
+      health = app.get(HealthService);
+    });
+
+    afterAll(async () => {
+      await app?.close();
+      await pool?.end();
+      redis?.disconnect();
+      await tracing?.shutdown();
+    });
+
+    it('answers liveness with {"status":"ok"}, checking nothing, past a deny-all global guard', async () => {
+      // The guard is real: an ordinary route is denied.
+      expect((await probe(app, '/ping')).status).toBe(403);
+      const res = await probe(app, '/health/live');
+      expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: '{"status":"ok"}' });
+      expect(res.headers).toMatchObject(HEADERS);
+    });
+
+    it('answers readiness 200 {"status":"ok"} and /health with every indicator when PostgreSQL and Redis are up', async () => {
+      const ready = await probe(app, '/health/ready');
+      expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { status: 'ok' } });
       const details = await probe(app, '/health');
-      expect(details.body).toEqual({
-        status: 'error',
-        info: { postgres: UP, redis: UP },
-        error: { postgres_replica: { status: 'down', message: 'connection refused' } },
-        details: { postgres: UP, redis: UP, postgres_replica: { status: 'down', message: 'connection refused' } },
+      expect({ status: details.status, body: details.body }).toEqual({
+        status: 200,
+        body: { status: 'ok', info: { postgres: UP, redis: UP }, error: {}, details: { postgres: UP, redis: UP } },
       });
-      for (const secret of ['127.0.0.1', String(deadPort), 'postgres://', '"postgres"@']) expect(details.text).not.toContain(secret);
-      expect((await probe(app, '/health/live')).status).toBe(200);
-    } finally {
-      health.unregister('postgres_replica');
-      await deadPool.end();
-    }
-    expect((await probe(app, '/health/ready')).body).toEqual({ status: 'ok' });
-  });
+    });
 
-  it('fails readiness within 2 s on a frozen Redis that accepts connections and never answers, keeps liveness up, and recovers on SIGCONT', async () => {
-    const server = await RedisServerProcess.start();
-    const client = new Redis(server.url, { lazyConnect: true });
-    client.on('error', () => undefined);
-    await client.connect();
-    health.register(new RedisHealthIndicator(client, { name: 'cache' }));
-    try {
+    it('answers HEAD without a body and refuses other methods', async () => {
+      const head = await request(app.getHttpServer()).head('/health/ready');
+      expect({ status: head.status, text: head.text }).toEqual({ status: 200, text: undefined });
+      const post = await request(app.getHttpServer()).post('/health/ready');
+      expect({ status: post.status, allow: post.headers.allow }).toEqual({ status: 405, allow: 'GET, HEAD' });
+    });
+
+    it('fails readiness within 2 s naming an unreachable PostgreSQL, says no host, port or user, keeps liveness up, and recovers', async () => {
+      const deadPort = await freePort();
+      const deadPool = new Pool({ connectionString: `postgres://postgres@127.0.0.1:${deadPort}/test` });
+      health.register(new PostgresHealthIndicator(deadPool, { name: 'postgres_replica' }));
+      try {
+        const ready = await probe(app, '/health/ready');
+        expect({ status: ready.status, body: ready.body }).toEqual({
+          status: 503,
+          body: { status: 'error', error: { postgres_replica: { status: 'down', message: 'connection refused' } } },
+        });
+        expect(ready.ms).toBeLessThan(2_000);
+        const details = await probe(app, '/health');
+        expect(details.body).toEqual({
+          status: 'error',
+          info: { postgres: UP, redis: UP },
+          error: { postgres_replica: { status: 'down', message: 'connection refused' } },
+          details: { postgres: UP, redis: UP, postgres_replica: { status: 'down', message: 'connection refused' } },
+        });
+        for (const secret of ['127.0.0.1', String(deadPort), 'postgres://', '"postgres"@']) expect(details.text).not.toContain(secret);
+        expect((await probe(app, '/health/live')).status).toBe(200);
+      } finally {
+        health.unregister('postgres_replica');
+        await deadPool.end();
+      }
       expect((await probe(app, '/health/ready')).body).toEqual({ status: 'ok' });
-      server.freeze();
-      const ready = await probe(app, '/health/ready');
-      expect({ status: ready.status, body: ready.body }).toEqual({
-        status: 503,
-        body: { status: 'error', error: { cache: { status: 'down', message: 'timed out after 1000 ms' } } },
-      });
-      expect(ready.ms).toBeLessThan(2_000);
-      const [live, again] = await Promise.all([probe(app, '/health/live'), probe(app, '/health/ready')]);
-      expect({ live: live.status, liveMs: live.ms < 100, again: again.status, againMs: again.ms < 2_000 }).toEqual({ live: 200, liveMs: true, again: 503, againMs: true });
-      expect(metricLines(await scrape(app))).toEqual(expect.arrayContaining(['health_indicator_status{indicator="cache"} 0']));
-      server.thaw();
-      await eventually('readiness back to 200 after SIGCONT', () => probe(app, '/health/ready').then((r) => r.status), (s) => s === 200);
-      expect(metricLines(await scrape(app))).toEqual(expect.arrayContaining(['health_indicator_status{indicator="cache"} 1']));
-      // One line when it went down, one when it came back: not one per probe.
-      expect(logs.filter((l) => l.indicator === 'cache').map((l) => [l.level, l.msg])).toEqual([
-        ['warn', 'nestjs-observability: health indicator "cache" is down: timed out after 1000 ms'],
-        ['info', 'nestjs-observability: health indicator "cache" is up again'],
-      ]);
-    } finally {
-      health.unregister('cache');
-      client.disconnect();
-      await server.stop();
-    }
-  });
-
-  it('exports each indicator as health_indicator_status in the application registry', async () => {
-    await probe(app, '/health/ready');
-    const lines = metricLines(await scrape(app));
-    expect(lines).toEqual(expect.arrayContaining(['health_indicator_status{indicator="postgres"} 1', 'health_indicator_status{indicator="redis"} 1']));
-  });
-
-  it('takes checks written as functions, shows their data, and keeps hosts and stacks out of the body', async () => {
-    health.register('queue', async () => ({ status: 'up', queued: 3 }));
-    health.register('search', () => {
-      throw new Error('connect to http://search:9200 failed for user "elastic" at 10.0.0.5:9200\n    at Search.ping (/srv/app/search.js:1:1)');
     });
-    health.register('flag', () => false, { timeoutMs: 50 });
-    try {
-      const res = await probe(app, '/health');
-      expect(res.body).toEqual({
-        status: 'error',
-        info: { postgres: UP, redis: UP, queue: { status: 'up', queued: 3 } },
-        error: {
-          search: { status: 'down', message: 'connect to [url] failed for user [user] at [address]' },
-          flag: { status: 'down', message: 'check failed' },
-        },
-        details: {
-          postgres: UP,
-          redis: UP,
-          queue: { status: 'up', queued: 3 },
-          search: { status: 'down', message: 'connect to [url] failed for user [user] at [address]' },
-          flag: { status: 'down', message: 'check failed' },
-        },
-      });
-    } finally {
-      for (const name of ['queue', 'search', 'flag']) health.unregister(name);
-    }
-  });
 
-  it('shares one run between concurrent probes', async () => {
-    let calls = 0;
-    health.register('counted', async () => {
-      calls++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return true;
+    it('fails readiness within 2 s on a frozen Redis that accepts connections and never answers, keeps liveness up, and recovers on SIGCONT', async () => {
+      const server = await RedisServerProcess.start();
+      const client = new Redis(server.url, { lazyConnect: true });
+      client.on('error', () => undefined);
+      await client.connect();
+      health.register(new RedisHealthIndicator(client, { name: 'cache' }));
+      try {
+        expect((await probe(app, '/health/ready')).body).toEqual({ status: 'ok' });
+        server.freeze();
+        const ready = await probe(app, '/health/ready');
+        expect({ status: ready.status, body: ready.body }).toEqual({
+          status: 503,
+          body: { status: 'error', error: { cache: { status: 'down', message: 'timed out after 1000 ms' } } },
+        });
+        expect(ready.ms).toBeLessThan(2_000);
+        const [live, again] = await Promise.all([probe(app, '/health/live'), probe(app, '/health/ready')]);
+        expect({ live: live.status, liveMs: live.ms < 100, again: again.status, againMs: again.ms < 2_000 }).toEqual({
+          live: 200,
+          liveMs: true,
+          again: 503,
+          againMs: true,
+        });
+        expect(metricLines(await scrape(app))).toEqual(expect.arrayContaining(['health_indicator_status{indicator="cache"} 0']));
+        server.thaw();
+        await eventually(
+          'readiness back to 200 after SIGCONT',
+          () => probe(app, '/health/ready').then((r) => r.status),
+          (s) => s === 200,
+        );
+        expect(metricLines(await scrape(app))).toEqual(expect.arrayContaining(['health_indicator_status{indicator="cache"} 1']));
+        // One line when it went down, one when it came back: not one per probe.
+        expect(logs.filter((l) => l.indicator === 'cache').map((l) => [l.level, l.msg])).toEqual([
+          ['warn', 'nestjs-observability: health indicator "cache" is down: timed out after 1000 ms'],
+          ['info', 'nestjs-observability: health indicator "cache" is up again'],
+        ]);
+      } finally {
+        health.unregister('cache');
+        client.disconnect();
+        await server.stop();
+      }
     });
-    try {
-      const statuses = await Promise.all(Array.from({ length: 10 }, () => probe(app, '/health/ready').then((r) => r.status)));
-      expect({ statuses, calls }).toEqual({ statuses: Array(10).fill(200), calls: 1 });
-    } finally {
-      health.unregister('counted');
-    }
-  });
 
-  it('keeps probes out of traces, request logs and RED metrics', async () => {
-    tracing.reset();
-    logs.clear();
-    for (const path of ['/health/live', '/health/ready', '/health', '/health/ready?verbose=1']) await probe(app, path);
-    await probe(app, '/ping');
-    const paths = tracing.spans().map((s) => s.attributes['url.path']);
-    const logged = logs.filter((l) => l.msg === 'request completed').map((l) => l.path);
-    const red = metricLines(await scrape(app)).filter((l) => l.startsWith('http_server_request_duration_seconds_count'));
-    // The ordinary request is observed, as a control.
-    expect({ paths, logged }).toEqual({ paths: ['/ping'], logged: ['/ping'] });
-    expect(red.filter((l) => l.includes('health'))).toEqual([]);
-  });
-});
+    it('exports each indicator as health_indicator_status in the application registry', async () => {
+      await probe(app, '/health/ready');
+      const lines = metricLines(await scrape(app));
+      expect(lines).toEqual(
+        expect.arrayContaining(['health_indicator_status{indicator="postgres"} 1', 'health_indicator_status{indicator="redis"} 1']),
+      );
+    });
+
+    it('takes checks written as functions, shows their data, and keeps hosts and stacks out of the body', async () => {
+      health.register('queue', async () => ({ status: 'up', queued: 3 }));
+      health.register('search', () => {
+        throw new Error(
+          'connect to http://search:9200 failed for user "elastic" at 10.0.0.5:9200\n    at Search.ping (/srv/app/search.js:1:1)',
+        );
+      });
+      health.register('flag', () => false, { timeoutMs: 50 });
+      try {
+        const res = await probe(app, '/health');
+        expect(res.body).toEqual({
+          status: 'error',
+          info: { postgres: UP, redis: UP, queue: { status: 'up', queued: 3 } },
+          error: {
+            search: { status: 'down', message: 'connect to [url] failed for user [user] at [address]' },
+            flag: { status: 'down', message: 'check failed' },
+          },
+          details: {
+            postgres: UP,
+            redis: UP,
+            queue: { status: 'up', queued: 3 },
+            search: { status: 'down', message: 'connect to [url] failed for user [user] at [address]' },
+            flag: { status: 'down', message: 'check failed' },
+          },
+        });
+      } finally {
+        for (const name of ['queue', 'search', 'flag']) health.unregister(name);
+      }
+    });
+
+    it('shares one run between concurrent probes', async () => {
+      let calls = 0;
+      health.register('counted', async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return true;
+      });
+      try {
+        const statuses = await Promise.all(Array.from({ length: 10 }, () => probe(app, '/health/ready').then((r) => r.status)));
+        expect({ statuses, calls }).toEqual({ statuses: Array(10).fill(200), calls: 1 });
+      } finally {
+        health.unregister('counted');
+      }
+    });
+
+    it('keeps probes out of traces, request logs and RED metrics', async () => {
+      tracing.reset();
+      logs.clear();
+      for (const path of ['/health/live', '/health/ready', '/health', '/health/ready?verbose=1']) await probe(app, path);
+      await probe(app, '/ping');
+      const paths = tracing.spans().map((s) => s.attributes['url.path']);
+      const logged = logs.filter((l) => l.msg === 'request completed').map((l) => l.path);
+      const red = metricLines(await scrape(app)).filter((l) => l.startsWith('http_server_request_duration_seconds_count'));
+      // The ordinary request is observed, as a control.
+      expect({ paths, logged }).toEqual({ paths: ['/ping'], logged: ['/ping'] });
+      expect(red.filter((l) => l.includes('health'))).toEqual([]);
+    });
+  },
+);
 
 (servicesHere ? describe.each(ADAPTERS) : describe.skip.each(ADAPTERS))('health details visibility on %s', (adapter) => {
   const logs = new LogCapture();
@@ -318,7 +341,10 @@ const servicesHere = requireServices('postgres', 'redis', 'redis-server');
 
   it('shows details to the bearer of the token, and not to a wrong one', async () => {
     expect((await probe(app, '/health', { authorization: 'Bearer probe-token' })).body).toEqual(full);
-    expect((await probe(app, '/health/ready', { authorization: 'Bearer probe-token' })).body).toEqual({ status: 'error', error: full.error });
+    expect((await probe(app, '/health/ready', { authorization: 'Bearer probe-token' })).body).toEqual({
+      status: 'error',
+      error: full.error,
+    });
     expect((await probe(app, '/health', { authorization: 'Bearer wrong-token' })).body).toEqual({ status: 'error' });
   });
 
@@ -367,7 +393,10 @@ describe.each(ADAPTERS)('process and HTTP indicators on %s', (adapter) => {
       expect(res.body).toEqual({
         status: 'error',
         info: { payments: { status: 'up', statusCode: 200 } },
-        error: { billing: { status: 'down', statusCode: 500, message: 'unexpected status 500' }, ledger: { status: 'down', message: 'timed out after 300 ms' } },
+        error: {
+          billing: { status: 'down', statusCode: 500, message: 'unexpected status 500' },
+          ledger: { status: 'down', message: 'timed out after 300 ms' },
+        },
         details: {
           payments: { status: 'up', statusCode: 200 },
           billing: { status: 'down', statusCode: 500, message: 'unexpected status 500' },
@@ -440,7 +469,9 @@ describe.each(ADAPTERS)('health while shutting down on %s', (adapter) => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    app = await bootstrap(adapter, { indicators: [{ name: 'db', check: () => true }], shutdown: { drainDelayMs: 0 } }, logs, { controllers: [PingController] });
+    app = await bootstrap(adapter, { indicators: [{ name: 'db', check: () => true }], shutdown: { drainDelayMs: 0 } }, logs, {
+      controllers: [PingController],
+    });
   });
 
   afterAll(async () => {

@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { OtlpReceiver, type ReceivedSpan } from 'nestjs-observability/testing';
+
 import { ChildApp } from './utils/child-app';
 
 const SERVER = 2;
@@ -27,7 +29,8 @@ async function startDownstream(): Promise<{ url: string; calls: IncomingHttpHead
 /** JSON of decoded spans (timestamps are bigint), for "appears nowhere" checks. */
 const spansText = (spans: ReceivedSpan[]) => JSON.stringify(spans, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 
-const describeSpans = (spans: ReceivedSpan[]) => spans.map((s) => `${s.name} kind=${s.kind} trace=${s.traceId} parent=${s.parentSpanId}`).join('\n');
+const describeSpans = (spans: ReceivedSpan[]) =>
+  spans.map((s) => `${s.name} kind=${s.kind} trace=${s.traceId} parent=${s.parentSpanId}`).join('\n');
 
 describe.each(['express', 'fastify'])('HTTP tracing through the preload, on %s', (adapter) => {
   let receiver: OtlpReceiver;

@@ -1,18 +1,11 @@
-import {
-  type CanActivate,
-  Controller,
-  Get,
-  Injectable,
-  type INestApplication,
-  InternalServerErrorException,
-  Param,
-} from '@nestjs/common';
+import { type CanActivate, Controller, Get, type INestApplication, Injectable, InternalServerErrorException, Param } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { InjectMetric, makeCounterProvider } from '@willsoto/nestjs-prometheus';
-import type { Counter } from 'prom-client';
-import request from 'supertest';
 import { MetricsService, ObservabilityModule, Traced } from 'nestjs-observability';
 import { type InMemoryTracing, LogCapture, useInMemoryTracing } from 'nestjs-observability/testing';
+import type { Counter } from 'prom-client';
+import request from 'supertest';
+
 import { ADAPTERS, bootstrapApp } from './utils/bootstrap';
 import { freePort } from './utils/free-port';
 import { hasPromtool, promtoolCheckMetrics, requireTool } from './utils/promtool';
@@ -69,7 +62,8 @@ function samples(text: string): Map<string, number> {
   return out;
 }
 
-const SERIES_42 = 'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/users/:id",http_response_status_code="200"}';
+const SERIES_42 =
+  'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/users/:id",http_response_status_code="200"}';
 
 describe.each(ADAPTERS)('metrics on %s', (adapter) => {
   let tracing: InMemoryTracing;
@@ -140,7 +134,9 @@ describe.each(ADAPTERS)('metrics with no guard on %s', (adapter) => {
     const text = (await request(app.getHttpServer()).get('/metrics')).text;
     const s = samples(text);
     expect(s.get(SERIES_42)).toBe(1);
-    expect(s.get('http_server_request_duration_seconds_count{http_request_method="GET",http_route="/explode",http_response_status_code="500"}')).toBe(1);
+    expect(
+      s.get('http_server_request_duration_seconds_count{http_request_method="GET",http_route="/explode",http_response_status_code="500"}'),
+    ).toBe(1);
     expect(s.get('orders_placed_total{channel="web"}')).toBe(1);
     expect(s.get('legacy_jobs_total')).toBeGreaterThanOrEqual(1);
     expect(s.get('http_server_active_requests')).toBe(0);
@@ -156,7 +152,11 @@ describe.each(ADAPTERS)('metrics with no guard on %s', (adapter) => {
     expect(res.text.endsWith('# EOF\n')).toBe(true);
     expect(res.text).toContain(`# {trace_id="${server.spanContext().traceId}",span_id="${server.spanContext().spanId}"}`);
     // A user histogram observed inside @Traced carries that span.
-    expect(res.text).toMatch(new RegExp(`orders_latency_seconds_bucket\\{channel="web",le="0.25"\\} \\d+ # \\{trace_id="${traced.spanContext().traceId}",span_id="${traced.spanContext().spanId}"\\}`));
+    expect(res.text).toMatch(
+      new RegExp(
+        `orders_latency_seconds_bucket\\{channel="web",le="0.25"\\} \\d+ # \\{trace_id="${traced.spanContext().traceId}",span_id="${traced.spanContext().spanId}"\\}`,
+      ),
+    );
     // OpenMetrics counters: family without _total, sample with it.
     expect(res.text).toContain('# TYPE orders_placed counter');
     expect(res.text).toContain('orders_placed_total{channel="web"}');
@@ -167,7 +167,9 @@ describe.each(ADAPTERS)('metrics with no guard on %s', (adapter) => {
   it('keeps the label sets of the duration histogram bounded under a flood of odd paths, methods and queries', async () => {
     const server = app.getHttpServer();
     const seriesCount = async () =>
-      [...samples((await request(server).get('/metrics')).text).keys()].filter((k) => k.startsWith('http_server_request_duration_seconds_count')).length;
+      [...samples((await request(server).get('/metrics')).text).keys()].filter((k) =>
+        k.startsWith('http_server_request_duration_seconds_count'),
+      ).length;
     const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'MKCOL', 'LOCK'];
     const send = (i: number) => {
       const method = methods[i % methods.length];
@@ -279,7 +281,11 @@ describe('metrics endpoint options', () => {
     try {
       await request(app.getHttpServer()).get('/ping').expect(200);
       const text = (await request(app.getHttpServer()).get('/metrics')).text;
-      expect(samples(text).get('http_server_request_duration_seconds_count{http_request_method="GET",http_route="/ping",http_response_status_code="200"}')).toBe(1);
+      expect(
+        samples(text).get(
+          'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/ping",http_response_status_code="200"}',
+        ),
+      ).toBe(1);
     } finally {
       await app.close();
     }
@@ -290,7 +296,9 @@ describe('cardinality guard', () => {
   it('sends label sets past the cap to one __overflow__ series, counts them and warns once', async () => {
     const logs = new LogCapture();
     const app = await bootstrapApp('express', {
-      imports: [ObservabilityModule.forRoot({ tracing: false, logging: { destination: logs, requestLog: false }, metrics: { maxLabelSets: 10 } })],
+      imports: [
+        ObservabilityModule.forRoot({ tracing: false, logging: { destination: logs, requestLog: false }, metrics: { maxLabelSets: 10 } }),
+      ],
     });
     try {
       const logins = app.get(MetricsService).counter({ name: 'logins_total', help: 'Logins.', labelNames: ['user'] });

@@ -1,7 +1,8 @@
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import request from 'supertest';
 import { ObservabilityModule } from 'nestjs-observability';
 import { LogCapture, SentryReceiver } from 'nestjs-observability/testing';
+import request from 'supertest';
+
 import { startTelemetry } from '../libs/observability/src/sdk/telemetry';
 import { ADAPTERS, bootstrapApp } from './utils/bootstrap';
 
@@ -78,7 +79,9 @@ describe.each(ADAPTERS)('pillar switches, on %s', (adapter) => {
       const res = await request(app.getHttpServer()).get('/s/fail').set('x-request-id', 'r-no-tracing').expect(500);
       expect(res.body).toEqual({ statusCode: 500, message: 'Internal server error', requestId: 'r-no-tracing' });
       const events = await sentry.waitForEvents((e) => e.length >= 1, 5_000);
-      expect(events.map((e) => e.tags)).toEqual([expect.objectContaining({ request_id: 'r-no-tracing', route: '/s/fail', service: 'switches' })]);
+      expect(events.map((e) => e.tags)).toEqual([
+        expect.objectContaining({ request_id: 'r-no-tracing', route: '/s/fail', service: 'switches' }),
+      ]);
     });
   });
 });

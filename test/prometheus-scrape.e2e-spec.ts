@@ -1,4 +1,5 @@
 import { OtlpReceiver } from 'nestjs-observability/testing';
+
 import { ChildApp } from './utils/child-app';
 import { hasPrometheus, PrometheusServer } from './utils/prometheus-server';
 import { requireTool } from './utils/promtool';
@@ -30,7 +31,9 @@ const run = requireTool(hasPrometheus(), 'prometheus (Debian package prometheus)
     expect((await fetch(`${app.url}/nowhere/${Date.now()}`)).status).toBe(404);
 
     const series = await prometheus.waitFor('the /users/:id series', async () => {
-      const v = await prometheus.api<{ result: Vector }>('query', { query: 'http_server_request_duration_seconds_count{http_route="/users/:id"}' });
+      const v = await prometheus.api<{ result: Vector }>('query', {
+        query: 'http_server_request_duration_seconds_count{http_route="/users/:id"}',
+      });
       return v.result.length > 0 && Number(v.result[0].value[1]) >= 5 ? v.result : undefined;
     });
     expect(series.map((s) => s.metric)).toEqual([
@@ -43,7 +46,9 @@ const run = requireTool(hasPrometheus(), 'prometheus (Debian package prometheus)
         job: 'app',
       },
     ]);
-    const unmatched = await prometheus.api<{ result: Vector }>('query', { query: 'http_server_request_duration_seconds_count{http_response_status_code="404"}' });
+    const unmatched = await prometheus.api<{ result: Vector }>('query', {
+      query: 'http_server_request_duration_seconds_count{http_response_status_code="404"}',
+    });
     expect(unmatched.result.map((s) => s.metric.http_route)).toEqual(['unmatched']);
 
     const spans = await receiver.waitForSpans((s) => s.filter((x) => x.name === 'GET /users/:id').length >= 5);

@@ -1,30 +1,31 @@
 import {
   type ArgumentsHost,
+  Body,
   type CallHandler,
-  Catch,
   type CanActivate,
+  Catch,
   Controller,
   type ExceptionFilter,
   type ExecutionContext,
   Get,
   HttpException,
-  Injectable,
   type INestApplication,
-  type NestInterceptor,
+  Injectable,
   Logger as NestLogger,
+  type NestInterceptor,
   Param,
   type PipeTransform,
   Post,
-  Body,
   UseFilters,
   UseGuards,
   UseInterceptors,
   UsePipes,
 } from '@nestjs/common';
-import { type Observable, tap } from 'rxjs';
-import request from 'supertest';
 import { ObservabilityModule, RequestContextService, Traced, TracingService } from 'nestjs-observability';
 import { type InMemoryTracing, LogCapture, useInMemoryTracing } from 'nestjs-observability/testing';
+import { type Observable, tap } from 'rxjs';
+import request from 'supertest';
+
 import { ADAPTERS, bootstrapApp } from './utils/bootstrap';
 
 /** What each stage of the Nest pipeline saw of the request context. */
@@ -72,7 +73,9 @@ class RecordingFilter implements ExceptionFilter {
   constructor(private readonly seen: Seen) {}
   catch(exception: HttpException, host: ArgumentsHost) {
     this.seen.record('filter');
-    const res = host.switchToHttp().getResponse<{ status?: (n: number) => unknown; code?: (n: number) => unknown; send: (b: unknown) => void }>();
+    const res = host
+      .switchToHttp()
+      .getResponse<{ status?: (n: number) => unknown; code?: (n: number) => unknown; send: (b: unknown) => void }>();
     // Express and Fastify replies spell the status setter differently.
     const withStatus = (res.status ?? res.code)!.call(res, exception.getStatus()) as { send: (b: unknown) => void };
     withStatus.send({ caught: true });
@@ -195,7 +198,11 @@ describe.each(ADAPTERS)('request context in-process, on %s', (adapter) => {
     expect(server.name).toBe('GET /ctx/fail/:status');
     expect(server.attributes['http.response.status_code']).toBe(503);
     expect(server.status.code).toBe(2 /* ERROR */);
-    expect(logs.find((r) => r.msg === 'request completed')).toMatchObject({ status: 503, route: '/ctx/fail/:status', request_id: 'req-fail' });
+    expect(logs.find((r) => r.msg === 'request completed')).toMatchObject({
+      status: 503,
+      route: '/ctx/fail/:status',
+      request_id: 'req-fail',
+    });
   });
 
   it('names unmatched requests by method only, never by the raw path', async () => {
@@ -258,7 +265,9 @@ describe('switching pillars off', () => {
     const tracing = useInMemoryTracing();
     const logs = new LogCapture();
     const app = await bootstrapApp('fastify', {
-      imports: [ObservabilityModule.forRootAsync({ useFactory: async () => ({ serviceName: 'from-factory', logging: { destination: logs } }) })],
+      imports: [
+        ObservabilityModule.forRootAsync({ useFactory: async () => ({ serviceName: 'from-factory', logging: { destination: logs } }) }),
+      ],
       controllers: [PlainController],
     });
     try {
@@ -273,8 +282,14 @@ describe('switching pillars off', () => {
   it('two applications in one process keep their own log destinations', async () => {
     const tracing = useInMemoryTracing();
     const [logsA, logsB] = [new LogCapture(), new LogCapture()];
-    const a = await bootstrapApp('express', { imports: [ObservabilityModule.forRoot({ serviceName: 'a', logging: { destination: logsA } })], controllers: [PlainController] });
-    const b = await bootstrapApp('express', { imports: [ObservabilityModule.forRoot({ serviceName: 'b', logging: { destination: logsB } })], controllers: [PlainController] });
+    const a = await bootstrapApp('express', {
+      imports: [ObservabilityModule.forRoot({ serviceName: 'a', logging: { destination: logsA } })],
+      controllers: [PlainController],
+    });
+    const b = await bootstrapApp('express', {
+      imports: [ObservabilityModule.forRoot({ serviceName: 'b', logging: { destination: logsB } })],
+      controllers: [PlainController],
+    });
     try {
       await request(a.getHttpServer()).get('/plain').expect(200);
       await request(b.getHttpServer()).get('/plain').expect(200);

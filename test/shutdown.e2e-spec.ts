@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { Agent, get } from 'node:http';
 import { existsSync } from 'node:fs';
+import { Agent, get } from 'node:http';
 import { join } from 'node:path';
+
 import { OtlpReceiver, type ReceivedSpan } from 'nestjs-observability/testing';
+
 import { ADAPTERS } from './utils/bootstrap';
 import { ChildApp } from './utils/child-app';
 import { POSTGRES_URL, REDIS_URL, requireServices } from './utils/services';
@@ -36,11 +38,14 @@ interface Outcome {
 function fetchOnce(url: string, agent: Agent, t0: number, id?: string): Promise<Outcome> {
   const start = performance.now() - t0;
   return new Promise((resolve) => {
-    const failed = (error: NodeJS.ErrnoException) => resolve({ id, start, end: performance.now() - t0, error: error.code ?? error.message });
+    const failed = (error: NodeJS.ErrnoException) =>
+      resolve({ id, start, end: performance.now() - t0, error: error.code ?? error.message });
     const req = get(url, { agent, headers: id ? { 'x-request-id': id } : {} }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ id, start, end: performance.now() - t0, status: res.statusCode, connection: res.headers.connection, body }));
+      res.on('end', () =>
+        resolve({ id, start, end: performance.now() - t0, status: res.statusCode, connection: res.headers.connection, body }),
+      );
       res.on('error', failed);
     });
     req.on('error', failed);
@@ -52,7 +57,15 @@ function fetchOnce(url: string, agent: Agent, t0: number, id?: string): Promise<
  * each is refused a connection (the server stopped accepting) or `deadlineMs` passes.
  * A steady rate, not a flood: the test is about shutdown, not saturation.
  */
-async function untilRefused(url: string, loops: number, everyMs: number, agent: Agent, t0: number, deadlineMs: number, ids?: string): Promise<Outcome[]> {
+async function untilRefused(
+  url: string,
+  loops: number,
+  everyMs: number,
+  agent: Agent,
+  t0: number,
+  deadlineMs: number,
+  ids?: string,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   const deadline = Date.now() + deadlineMs;
   let sent = 0;
@@ -97,7 +110,11 @@ const servicesHere = requireServices('postgres', 'redis');
     const load = new Agent({ keepAlive: true, maxSockets: 8 });
     const probes = new Agent({ keepAlive: false });
     try {
-      const placed = await fetch(`${app.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"book","quantity":1}' });
+      const placed = await fetch(`${app.url}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"item":"book","quantity":1}',
+      });
       const { id } = (await placed.json()) as { id: number };
       const orderUrl = `${app.url}/orders/${id}`;
 
@@ -127,7 +144,9 @@ const servicesHere = requireServices('postgres', 'redis');
       const flipMs = firstDown!.end - sigtermAt;
       // The flip is judged by when probes were sent, not by how long a loaded machine took
       // to answer them: every probe sent 100 ms or more after SIGTERM saw 503.
-      const lateUps = ready.filter((o) => o.start >= sigtermAt + 100 && o.status === 200).map((o) => ({ sentAfterMs: o.start - sigtermAt }));
+      const lateUps = ready
+        .filter((o) => o.start >= sigtermAt + 100 && o.status === 200)
+        .map((o) => ({ sentAfterMs: o.start - sigtermAt }));
       expect(lateUps).toEqual([]);
       const readyAfterFlip = ready.filter((o) => o.start >= firstDown!.end && o.status !== 503 && !closing(o));
       expect(readyAfterFlip).toEqual([]);
@@ -150,7 +169,10 @@ const servicesHere = requireServices('postgres', 'redis');
       // Once the flip is observed, responses ask clients to close: none keeps an idle connection into the close.
       expect(ok.filter((o) => o.start > firstDown!.end && o.connection !== 'close')).toEqual([]);
       const refusedAt = Math.min(...requests.filter((o) => o.error !== undefined).map((o) => o.end));
-      const resets = requests.filter((o) => o.error === 'ECONNRESET').length + ready.filter((o) => o.error === 'ECONNRESET').length + live.filter((o) => o.error === 'ECONNRESET').length;
+      const resets =
+        requests.filter((o) => o.error === 'ECONNRESET').length +
+        ready.filter((o) => o.error === 'ECONNRESET').length +
+        live.filter((o) => o.error === 'ECONNRESET').length;
 
       // Exactly one server span and one request log line per response (the placing POST aside).
       const spans = serverSpans(receiver.spans, 'GET /orders/:id');
@@ -201,7 +223,9 @@ const servicesHere = requireServices('postgres', 'redis');
       expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
       // The budget, plus what a process needs to exit.
       expect({ tookMs, withinBudget: tookMs < 3_000 + 750 }).toEqual({ tookMs, withinBudget: true });
-      expect(app.records.filter((r) => r.level === 'warn').map((r) => r.msg)).toEqual([expect.stringMatching(/^nestjs-observability: spans not exported within \d+ ms at shutdown$/)]);
+      expect(app.records.filter((r) => r.level === 'warn').map((r) => r.msg)).toEqual([
+        expect.stringMatching(/^nestjs-observability: spans not exported within \d+ ms at shutdown$/),
+      ]);
       report('shutdown with a hung collector', { budget_ms: 3000, exited_after_ms: Math.round(tookMs) });
     } finally {
       await app.stop();
@@ -218,7 +242,9 @@ const servicesHere = requireServices('postgres', 'redis');
     });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     try {
       for (let waited = 0; !stdout.includes(' listening on http://'); waited += 25) {
@@ -231,7 +257,10 @@ const servicesHere = requireServices('postgres', 'redis');
       const tookMs = performance.now() - started;
       expect({ tookMs, withoutDrain: tookMs < 2_000 }).toEqual({ tookMs, withoutDrain: true });
       const records = stdout.split('\n').flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []));
-      expect(records.find((r) => r.signal === 'SIGINT')).toMatchObject({ drain_delay_ms: 0, msg: 'nestjs-observability: SIGINT: shutting down; readiness fails from now on' });
+      expect(records.find((r) => r.signal === 'SIGINT')).toMatchObject({
+        drain_delay_ms: 0,
+        msg: 'nestjs-observability: SIGINT: shutting down; readiness fails from now on',
+      });
     } finally {
       clearTimeout(killer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

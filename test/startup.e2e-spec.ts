@@ -1,4 +1,5 @@
 import { OtlpReceiver } from 'nestjs-observability/testing';
+
 import { ChildApp, HELLO_MAIN, runToExit } from './utils/child-app';
 
 describe('start-up', () => {
@@ -16,7 +17,10 @@ describe('start-up', () => {
   });
 
   it('refuses to start on a bad LOG_LEVEL, read by the module', async () => {
-    const { code, stdout, stderr } = await runToExit(['--require', 'nestjs-observability/register', HELLO_MAIN], { LOG_LEVEL: 'loud', PORT: '0' });
+    const { code, stdout, stderr } = await runToExit(['--require', 'nestjs-observability/register', HELLO_MAIN], {
+      LOG_LEVEL: 'loud',
+      PORT: '0',
+    });
     expect(code).not.toBe(0);
     expect(stdout + stderr).toContain('Invalid LOG_LEVEL: "loud". Expected one of fatal, error, warn, info, debug, trace, silent.');
     expect(stdout).not.toContain('listening on');

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+
 import { BenchStatsService } from './bench-stats.service';
 import { UsersController } from './users.controller';
 

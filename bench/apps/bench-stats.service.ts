@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 
 /** What a bench app reports to the harness when it stops. */

@@ -8,8 +8,8 @@
  * The README starts the SDK first thing in main.ts; a preload is the same
  * thing done reliably (imports in main.ts would load Nest before it).
  */
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';

@@ -5,9 +5,10 @@
  * README's bootstrap does (request lines into a file, like the other stacks).
  */
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Logger, LoggerModule } from 'nestjs-pino';
 import { OpenTelemetryModule } from 'nestjs-otel';
+import { Logger, LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
+
 import { BenchAppModule } from './bench-app.module';
 import { otelSDK } from './nestjs-otel.instrument';
 import { requiredEnv, run, serve } from './serve';

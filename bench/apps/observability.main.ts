@@ -6,6 +6,7 @@
  * harness sets; `BENCH_TRACING=off` gives the module `tracing: false`.
  */
 import { ObservabilityLogger, ObservabilityModule } from 'nestjs-observability';
+
 import { BenchAppModule } from './bench-app.module';
 import { requiredEnv, run, serve } from './serve';
 

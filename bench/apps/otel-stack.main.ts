@@ -9,6 +9,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
+
 import { BenchAppModule } from './bench-app.module';
 import { HTTP_DURATION_METRIC, HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { sdk } from './otel-stack.instrument';
@@ -25,12 +26,13 @@ class OtelShutdown implements OnApplicationShutdown {
 run(() =>
   serve(
     BenchAppModule.with({
-      imports: [
-        LoggerModule.forRoot({ pinoHttp: [{}, pino.destination(requiredEnv('BENCH_LOG_FILE'))] }),
-        PrometheusModule.register(),
-      ],
+      imports: [LoggerModule.forRoot({ pinoHttp: [{}, pino.destination(requiredEnv('BENCH_LOG_FILE'))] }), PrometheusModule.register()],
       providers: [
-        makeHistogramProvider({ name: HTTP_DURATION_METRIC, help: 'HTTP request duration', labelNames: ['method', 'route', 'status_code'] }),
+        makeHistogramProvider({
+          name: HTTP_DURATION_METRIC,
+          help: 'HTTP request duration',
+          labelNames: ['method', 'route', 'status_code'],
+        }),
         { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
         OtelShutdown,
       ],

@@ -6,6 +6,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import * as Sentry from '@sentry/nestjs';
 import { SentryGlobalFilter, SentryModule } from '@sentry/nestjs/setup';
+
 import { BenchAppModule } from './bench-app.module';
 import { run, serve } from './serve';
 

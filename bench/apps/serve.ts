@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+
 import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 

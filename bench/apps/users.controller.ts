@@ -1,4 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
+
 import { BenchStatsService } from './bench-stats.service';
 
 /** The small JSON every variant returns. */

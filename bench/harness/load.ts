@@ -72,6 +72,8 @@ class LatencyRecorder {
   /** Nearest-rank percentiles, in milliseconds; NaN when nothing was recorded. */
   percentiles(...ps: number[]): number[] {
     const sorted = this.values.subarray(0, this.count).sort();
-    return ps.map((p) => (this.count === 0 ? Number.NaN : sorted[Math.min(this.count - 1, Math.max(0, Math.ceil((p / 100) * this.count) - 1))]));
+    return ps.map((p) =>
+      this.count === 0 ? Number.NaN : sorted[Math.min(this.count - 1, Math.max(0, Math.ceil((p / 100) * this.count) - 1))],
+    );
   }
 }

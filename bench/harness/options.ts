@@ -75,7 +75,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
         options.connections = Math.round(number(1));
         break;
       case '--only':
-        options.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+        options.only = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         break;
       case '--profile':
         options.profile = 'always';

@@ -58,7 +58,8 @@ export interface ProfileReport {
 const LIBRARY_PACKAGE = 'nestjs-observability';
 const IDLE = '(idle)';
 /** Packages of the telemetry pipeline: the library's dependencies, and the stacks it is compared with. */
-const TELEMETRY = /^(@opentelemetry\/|@sentry\/|@fastify\/otel$|pino|sonic-boom$|thread-stream$|fast-redact$|quick-format-unescaped$|safe-stable-stringify$|on-exit-leak-free$|atomic-sleep$|prom-client$|tdigest$|bintrees$|nestjs-pino$|nestjs-otel$|@willsoto\/|protobufjs$)/;
+const TELEMETRY =
+  /^(@opentelemetry\/|@sentry\/|@fastify\/otel$|pino|sonic-boom$|thread-stream$|fast-redact$|quick-format-unescaped$|safe-stable-stringify$|on-exit-leak-free$|atomic-sleep$|prom-client$|tdigest$|bintrees$|nestjs-pino$|nestjs-otel$|@willsoto\/|protobufjs$)/;
 
 /** Frames that are neither the app nor telemetry: runtime, engine, pseudo-frames. */
 function isNeutral(pkg: string): boolean {

@@ -121,7 +121,9 @@ export function markdownReport(r: RunReport): string {
   if (o.quick) out.push('**Quick mode**: a check that the harness works. Its numbers are too short to judge anything.', '');
 
   out.push('## Setup', '');
-  out.push(`- Machine: ${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GB, ${r.machine.kernel}; Node ${r.machine.node}.`);
+  out.push(
+    `- Machine: ${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GB, ${r.machine.kernel}; Node ${r.machine.node}.`,
+  );
   out.push(`- Placement: ${r.pinning}.`);
   out.push(
     `- Load: autocannon ${r.versions.autocannon}, \`GET /users/42\` on 127.0.0.1 only, ${o.connections} keep-alive connections, no pipelining. ` +
@@ -130,7 +132,7 @@ export function markdownReport(r: RunReport): string {
   );
   out.push(
     `- Library: nestjs-observability ${r.library.version} at commit ${r.library.commit}` +
-      `${r.library.dirty ? ' plus uncommitted changes in libs/observability (other engineers\' work in progress; the diff is saved in `bench/out/library.diff`)' : ''}` +
+      `${r.library.dirty ? " plus uncommitted changes in libs/observability (other engineers' work in progress; the diff is saved in `bench/out/library.diff`)" : ''}` +
       `; build ${r.library.buildHash} (SHA-256 of the dist that was copied and measured).`,
   );
   out.push(
@@ -157,10 +159,10 @@ export function markdownReport(r: RunReport): string {
     out.push(markdownTable(COLUMNS, list.map(row)), '');
   }
   out.push(
-    'Medians over rounds. `× bare by CPU` is bare\'s CPU per request over the variant\'s: the throughput ratio of two servers that each saturate their ' +
+    "Medians over rounds. `× bare by CPU` is bare's CPU per request over the variant's: the throughput ratio of two servers that each saturate their " +
       'core, independent of whether the load generator kept up; on this shared machine it is the steadier ratio. ' +
       '`× bare` and every `Δ` are taken against bare on the same adapter *in the same round*, then the median of those is shown. ' +
-      '`CPU µs/req`: the server process\'s CPU time (user + system, all threads, from /proc/<pid>/stat) over the measured window divided by the 2xx responses in it; ' +
+      "`CPU µs/req`: the server process's CPU time (user + system, all threads, from /proc/<pid>/stat) over the measured window divided by the 2xx responses in it; " +
       '`server CPU`: that CPU time over the wall time (100% = the one core it is pinned to). `start-up`: spawn to the first 200 of the route. ' +
       '`RSS`: VmRSS right after the measured load. `spans delivered`: root spans (server spans; Sentry transactions) the sink received, against the requests the app ' +
       'itself counted (probes, warm-up and measured load) times the sampling ratio, summed over rounds, counted after the process flushed and exited.',
@@ -170,7 +172,13 @@ export function markdownReport(r: RunReport): string {
   out.push('## Targets (Fastify, same run)', '');
   if (o.quick) out.push('Not judged in quick mode.', '');
   else {
-    out.push(markdownTable(['variant', 'target', 'measured', ''], r.targets.map((t) => [t.variant, t.target, t.measured, verdict(t.met)])), '');
+    out.push(
+      markdownTable(
+        ['variant', 'target', 'measured', ''],
+        r.targets.map((t) => [t.variant, t.target, t.measured, verdict(t.met)]),
+      ),
+      '',
+    );
     const missed = r.targets.filter((t) => t.met === false).length;
     out.push(missed === 0 ? 'All targets met.' : `${missed} of ${r.targets.length} targets missed.`, '');
   }
@@ -178,7 +186,15 @@ export function markdownReport(r: RunReport): string {
   out.push('## Delivery and logs', '');
   out.push(
     markdownTable(
-      ['variant', 'root spans received / expected', 'drops the stack reported', 'spans of any kind per request', 'log lines per request', 'shutdown s', 'root span names'],
+      [
+        'variant',
+        'root spans received / expected',
+        'drops the stack reported',
+        'spans of any kind per request',
+        'log lines per request',
+        'shutdown s',
+        'root span names',
+      ],
       r.summaries.map((s) => [
         s.variant.id,
         s.variant.sampling === 0 ? '—' : `${s.delivered} / ${Math.round(s.expected)}`,
@@ -210,7 +226,22 @@ export function markdownReport(r: RunReport): string {
   out.push('## Every round', '');
   out.push(
     markdownTable(
-      ['variant', 'round', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'server CPU', 'start-up ms', 'RSS MB', 'handled', 'root spans', 'non-2xx/errors', 'other load', 'repeats'],
+      [
+        'variant',
+        'round',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'CPU µs/req',
+        'server CPU',
+        'start-up ms',
+        'RSS MB',
+        'handled',
+        'root spans',
+        'non-2xx/errors',
+        'other load',
+        'repeats',
+      ],
       [...r.measurements]
         .sort((a, b) => a.variant.id.localeCompare(b.variant.id) || a.round - b.round)
         .map((m) => [
@@ -253,7 +284,7 @@ function notes(r: RunReport): string[] {
   }
   if (has('otel-stack') || has('nestjs-otel')) {
     notes.push(
-      'otel-stack and nestjs-otel export spans with the SDK\'s default BatchSpanProcessor (queue 2,048, batches of 512, every 5 s), as a user gets it ' +
+      "otel-stack and nestjs-otel export spans with the SDK's default BatchSpanProcessor (queue 2,048, batches of 512, every 5 s), as a user gets it " +
         'without tuning; spans beyond the queue are dropped by design, which shows as delivery under 100%. The module sizes its own queue for load (32,768). ' +
         'OTEL_METRICS_EXPORTER/OTEL_LOGS_EXPORTER are `none` for them so that their SDK sends only traces to the sink.',
     );
@@ -265,7 +296,7 @@ function notes(r: RunReport): string[] {
   }
   if (has('sentry')) {
     notes.push(
-      'sentry: the sink answers Sentry\'s envelope endpoint with 200 and counts transactions; Sentry sends one HTTP request per transaction. ' +
+      "sentry: the sink answers Sentry's envelope endpoint with 200 and counts transactions; Sentry sends one HTTP request per transaction. " +
         'Shutdown calls `Sentry.close()` so that queued transactions are sent before the count is read.',
     );
   }
@@ -293,7 +324,11 @@ function notes(r: RunReport): string[] {
 function profileSection(p: NonNullable<RunReport['profile']>): string[] {
   const r = p.report;
   const pct = (share: Share) => `${(share.fraction * 100).toFixed(1)}%`;
-  const list = (header: string, shares: Share[]) => markdownTable([header, 'share of busy CPU'], shares.map((s) => [`\`${s.name}\``, pct(s)]));
+  const list = (header: string, shares: Share[]) =>
+    markdownTable(
+      [header, 'share of busy CPU'],
+      shares.map((s) => [`\`${s.name}\``, pct(s)]),
+    );
   return [
     `## Profile: ${p.variant} under load`,
     '',
@@ -303,7 +338,7 @@ function profileSection(p: NonNullable<RunReport['profile']>): string[] {
     '',
     `**Telemetry work: ${(r.attributable * 100).toFixed(1)}% of busy CPU**, of which ${(r.background * 100).toFixed(1)}% outside any request ` +
       '(batch export on its timer, log writes completing). A sample counts when, walking from its leaf up, a nestjs-observability or telemetry-package ' +
-      'frame comes before any application or framework frame: the library\'s own work and what it calls, not the app code it wraps. ' +
+      "frame comes before any application or framework frame: the library's own work and what it calls, not the app code it wraps. " +
       'Garbage collection is not attributed to anyone.',
     '',
     '### Where telemetry time goes (leaf functions, self time)',
@@ -320,7 +355,10 @@ function profileSection(p: NonNullable<RunReport['profile']>): string[] {
     '',
     '### Self time by package, whole process',
     '',
-    markdownTable(['package', 'share of busy CPU'], r.byPackage.map((s) => [s.name, pct(s)])),
+    markdownTable(
+      ['package', 'share of busy CPU'],
+      r.byPackage.map((s) => [s.name, pct(s)]),
+    ),
     '',
     '### Top self time, whole process',
     '',

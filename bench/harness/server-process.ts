@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
+
 import type { BenchAppStats } from '../apps/bench-stats.service';
 
 /** How to start one bench app process. */
@@ -84,7 +85,9 @@ export async function startServer(spec: ServerSpec, timeoutMs = 60_000): Promise
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`${(error as Error).message}\n--- output of ${spec.entry} (${spec.outputFile}):\n${tail(spec.outputFile)}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n--- output of ${spec.entry} (${spec.outputFile}):\n${tail(spec.outputFile)}`, {
+      cause: error,
+    });
   }
   const startupMs = performance.now() - started;
   return {

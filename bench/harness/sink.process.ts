@@ -7,8 +7,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+
 import { addName, countOtlpTraces, countSentryEnvelope, emptyTally, type Tally } from './telemetry-count';
 
 /** Messages from the harness. */

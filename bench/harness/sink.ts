@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+
 import type { SinkCommand, SinkReply } from './sink.process';
 import type { Tally } from './telemetry-count';
 

@@ -99,12 +99,15 @@ export function summarise(measurements: Measurement[]): Summary[] {
     list.push(m);
     byVariant.set(m.variant.id, list);
   }
-  const bareOf = (m: Measurement) => measurements.find((b) => b.round === m.round && b.variant.adapter === m.variant.adapter && b.variant.stack === 'bare');
+  const bareOf = (m: Measurement) =>
+    measurements.find((b) => b.round === m.round && b.variant.adapter === m.variant.adapter && b.variant.stack === 'bare');
   const paired = (list: Measurement[], f: (m: Measurement, bare: Measurement) => number) =>
-    median(list.map((m) => {
-      const bare = bareOf(m);
-      return bare ? f(m, bare) : Number.NaN;
-    }));
+    median(
+      list.map((m) => {
+        const bare = bareOf(m);
+        return bare ? f(m, bare) : Number.NaN;
+      }),
+    );
 
   const summaries: Summary[] = [];
   for (const list of byVariant.values()) {
@@ -170,7 +173,12 @@ const signed = (x: number, digits: number, unit: string) => `${x >= 0 ? '+' : ''
 /** The issue's targets: Fastify, against bare Fastify of the same run. */
 const TARGETS: Target[] = [
   { variant: 'fastify/full', target: 'req/s ≥ 0.50× bare', measured: (s) => throughput(s), met: (s) => s.ratio >= 0.5 },
-  { variant: 'fastify/full', target: 'CPU ≤ +40 µs per request', measured: (s) => signed(s.cpuDelta, 1, ' µs'), met: (s) => s.cpuDelta <= 40 },
+  {
+    variant: 'fastify/full',
+    target: 'CPU ≤ +40 µs per request',
+    measured: (s) => signed(s.cpuDelta, 1, ' µs'),
+    met: (s) => s.cpuDelta <= 40,
+  },
   { variant: 'fastify/full', target: 'p99 ≤ 2× bare', measured: (s) => times(s.p99Ratio), met: (s) => s.p99Ratio <= 2 },
   {
     variant: 'fastify/full',
@@ -178,7 +186,12 @@ const TARGETS: Target[] = [
     measured: (s) => `${s.delivered} of ${s.expected} (${percent(s.delivered / s.expected)})`,
     met: (s) => s.expected > 0 && s.delivered === s.expected,
   },
-  { variant: 'fastify/full', target: 'start-up ≤ +0.3 s', measured: (s) => signed(s.startupDeltaMs / 1000, 3, ' s'), met: (s) => s.startupDeltaMs <= 300 },
+  {
+    variant: 'fastify/full',
+    target: 'start-up ≤ +0.3 s',
+    measured: (s) => signed(s.startupDeltaMs / 1000, 3, ' s'),
+    met: (s) => s.startupDeltaMs <= 300,
+  },
   { variant: 'fastify/full', target: 'RSS ≤ +60 MB', measured: (s) => signed(s.rssDeltaMb, 1, ' MB'), met: (s) => s.rssDeltaMb <= 60 },
   { variant: 'fastify/sampled', target: 'req/s ≥ 0.70× bare', measured: (s) => throughput(s), met: (s) => s.ratio >= 0.7 },
   { variant: 'fastify/sampled', target: 'p99 ≤ 2× bare', measured: (s) => times(s.p99Ratio), met: (s) => s.p99Ratio <= 2 },

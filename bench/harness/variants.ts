@@ -64,7 +64,8 @@ function moduleVariants(adapter: Adapter): Variant[] {
       id: `${adapter}/full`,
       adapter,
       stack: 'full',
-      description: 'nestjs-observability: 100% of requests traced (OTLP to the sink), a log line per request to a file, request context, metrics on',
+      description:
+        'nestjs-observability: 100% of requests traced (OTLP to the sink), a log line per request to a file, request context, metrics on',
       entry,
       preload,
       env: { ...MODULE_ENV },

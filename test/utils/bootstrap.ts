@@ -12,7 +12,10 @@ export const ADAPTERS: AdapterName[] = ['express', 'fastify'];
  */
 export async function bootstrapApp(adapter: AdapterName, metadata: ModuleMetadata): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
-  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { bufferLogs: true }) : moduleRef.createNestApplication({ bufferLogs: true });
+  const app =
+    adapter === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), { bufferLogs: true })
+      : moduleRef.createNestApplication({ bufferLogs: true });
   app.useLogger(app.get(ObservabilityLogger));
   await app.init();
   if (adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();

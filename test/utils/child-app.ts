@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import type { LogRecord } from 'nestjs-observability/testing';
 
 const ROOT = join(__dirname, '..', '..');
@@ -49,13 +50,15 @@ export class ChildApp {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const app = new ChildApp(child);
-    await app.waitForLog((r) => typeof r.msg === 'string' && r.msg.includes(' listening on http://'), options.startTimeoutMs ?? 15_000).then(
-      (record) => (app.url = /http:\/\/[\d.]+:\d+/.exec(record.msg as string)![0]),
-      async (error: Error) => {
-        await app.stop();
-        throw new Error(`${error.message}\nstderr:\n${app.stderr}`);
-      },
-    );
+    await app
+      .waitForLog((r) => typeof r.msg === 'string' && r.msg.includes(' listening on http://'), options.startTimeoutMs ?? 15_000)
+      .then(
+        (record) => (app.url = /http:\/\/[\d.]+:\d+/.exec(record.msg as string)![0]),
+        async (error: Error) => {
+          await app.stop();
+          throw new Error(`${error.message}\nstderr:\n${app.stderr}`);
+        },
+      );
     return app;
   }
 
@@ -116,7 +119,11 @@ export class ChildApp {
 }
 
 /** Runs a command to completion: for start-up failures that must exit. */
-export function runToExit(args: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runToExit(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

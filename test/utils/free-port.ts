@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 
 /** A port free on 127.0.0.1 right now: for options that take a fixed port. */
 export function freePort(): Promise<number> {

@@ -94,7 +94,8 @@ export class PrometheusServer {
       } catch (error) {
         last = error;
       }
-      if (Date.now() > deadline) throw new Error(`prometheus: timed out waiting for ${what}; last error: ${String(last)}\n${this.output.text.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`prometheus: timed out waiting for ${what}; last error: ${String(last)}\n${this.output.text.slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
+
 import { DemoController } from './demo.controller';
 import { QuotesController } from './quotes.controller';
 import { UsersController } from './users.controller';

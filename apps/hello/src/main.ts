@@ -1,8 +1,11 @@
 import 'reflect-metadata';
+
 import type { AddressInfo } from 'node:net';
+
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ObservabilityLogger } from 'nestjs-observability';
+
 import { AppModule } from './app.module';
 
 /**

@@ -1,4 +1,5 @@
 import { get } from 'node:http';
+
 import { Controller, Get, Query } from '@nestjs/common';
 
 const LOCAL_QUOTE = { quote: 'Measure, then optimise.' };

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+
 import { type User, UsersService } from './users.service';
 
 @Controller('users')

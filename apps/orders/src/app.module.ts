@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ObservabilityModule, type ObservabilityModuleOptions } from 'nestjs-observability';
-import type { OrdersConfig } from './orders.config';
+
 import { OrdersCache } from './orders.cache';
+import type { OrdersConfig } from './orders.config';
 import { OrdersController } from './orders.controller';
 import { OrdersHealth } from './orders.health';
 import { OrdersRepository } from './orders.repository';

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { PinoLogger } from 'nestjs-observability';
+
 import type { Order } from './orders.repository';
 import { REDIS } from './storage';
 

@@ -46,7 +46,8 @@ function port(env: Env): number {
   const raw = value(env, 'PORT');
   if (raw === undefined) return 3001;
   const parsed = Number(raw);
-  if (!/^\d+$/.test(raw) || parsed > 65535) throw new OrdersConfigError(`Invalid PORT: "${raw}". Expected a port number from 0 to 65535 (0 picks a free one).`);
+  if (!/^\d+$/.test(raw) || parsed > 65535)
+    throw new OrdersConfigError(`Invalid PORT: "${raw}". Expected a port number from 0 to 65535 (0 picks a free one).`);
   return parsed;
 }
 
@@ -65,7 +66,12 @@ function postgres(env: Env): Pick<OrdersConfig, 'postgres' | 'postgresSource'> {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') || parsed.hostname === '' || parsed.pathname.length < 2) {
+    if (
+      !parsed ||
+      (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') ||
+      parsed.hostname === '' ||
+      parsed.pathname.length < 2
+    ) {
       throw new OrdersConfigError(
         'Invalid DATABASE_URL: expected postgres://user[:password]@host[:port]/database (the value is not shown: it may hold a password).',
       );
@@ -87,7 +93,8 @@ function postgres(env: Env): Pick<OrdersConfig, 'postgres' | 'postgresSource'> {
 
 function redisUrl(env: Env): string {
   const url = value(env, 'REDIS_URL');
-  if (url === undefined) throw new OrdersConfigError('Missing REDIS_URL: set it to redis://[:password@]host:6379[/db] (rediss:// for TLS).');
+  if (url === undefined)
+    throw new OrdersConfigError('Missing REDIS_URL: set it to redis://[:password@]host:6379[/db] (rediss:// for TLS).');
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -95,7 +102,9 @@ function redisUrl(env: Env): string {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
-    throw new OrdersConfigError('Invalid REDIS_URL: expected redis://[:password@]host:6379[/db] or rediss://… (the value is not shown: it may hold a password).');
+    throw new OrdersConfigError(
+      'Invalid REDIS_URL: expected redis://[:password@]host:6379[/db] or rediss://… (the value is not shown: it may hold a password).',
+    );
   }
   return url;
 }

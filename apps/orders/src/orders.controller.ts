@@ -1,4 +1,5 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Res } from '@nestjs/common';
+
 import type { Order } from './orders.repository';
 import { OrdersService } from './orders.service';
 

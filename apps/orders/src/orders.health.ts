@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { HealthService, PostgresHealthIndicator, RedisHealthIndicator } from 'nestjs-observability';
 import type { Pool } from 'pg';
+
 import { PG_POOL, REDIS } from './storage';
 
 /** Readiness follows the app's own connections: `/health/ready` fails when PostgreSQL or Redis does. */

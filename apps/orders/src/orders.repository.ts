@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
+
 import { type OrdersConfig, OrdersConfigError } from './orders.config';
 import { ORDERS_CONFIG, PG_POOL } from './storage';
 
@@ -45,10 +46,10 @@ export class OrdersRepository implements OnModuleInit {
   }
 
   async insert(item: string, quantity: number): Promise<Order> {
-    const { rows } = await this.pool.query<OrderRow>('INSERT INTO orders (item, quantity) VALUES ($1, $2) RETURNING id, item, quantity, created_at', [
-      item,
-      quantity,
-    ]);
+    const { rows } = await this.pool.query<OrderRow>(
+      'INSERT INTO orders (item, quantity) VALUES ($1, $2) RETURNING id, item, quantity, created_at',
+      [item, quantity],
+    );
     return toOrder(rows[0]);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { PinoLogger, Traced } from 'nestjs-observability';
+
 import { OrdersCache } from './orders.cache';
 import { type Order, OrdersRepository } from './orders.repository';
 

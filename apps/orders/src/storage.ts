@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { PinoLogger } from 'nestjs-observability';
 import { Pool } from 'pg';
+
 import type { OrdersConfig } from './orders.config';
 
 export const ORDERS_CONFIG = Symbol('ORDERS_CONFIG');

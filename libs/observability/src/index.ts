@@ -3,7 +3,6 @@
  * in one OpenTelemetry pipeline. Start the pipeline with the preload
  * (`node --require nestjs-observability/register`), import `ObservabilityModule`.
  */
-export { ObservabilityModule } from './observability.module';
 export type {
   HealthDetailsVisibility,
   HealthOptions,
@@ -18,34 +17,29 @@ export type {
   ShutdownOptions,
   TracingOptions,
 } from './config/options.interface';
-export { ObservabilityConfigError, ObservabilityError } from './shared/observability.errors';
 export { RequestContextService } from './context/request-context.service';
 export type { RequestContext } from './context/unit-of-work';
-export { TracingService } from './tracing/tracing.service';
-export { Traced, type TracedOptions } from './tracing/traced.decorator';
-export type { SpanOptions } from './tracing/span-runner';
-export { Scrubber, type ScrubberPolicy } from './shared/scrubber';
 export {
-  MetricsService,
   type CounterMetric,
   type GaugeMetric,
   type HistogramDefinition,
   type HistogramMetric,
   type Labels,
   type MetricDefinition,
+  MetricsService,
 } from './metrics/metrics.service';
+export { ObservabilityModule } from './observability.module';
+export { ObservabilityConfigError, ObservabilityError } from './shared/observability.errors';
+export { Scrubber, type ScrubberPolicy } from './shared/scrubber';
+export type { SpanOptions } from './tracing/span-runner';
+export { Traced, type TracedOptions } from './tracing/traced.decorator';
+export { TracingService } from './tracing/tracing.service';
 /** nestjs-pino's `Logger` (Nest's `LoggerService`), bound to this module's pino: `app.useLogger(app.get(ObservabilityLogger))`. */
-export { Logger as ObservabilityLogger, PinoLogger } from 'nestjs-pino';
+export type { ErrorsOptions } from './config/options.interface';
 export {
   DiskSpaceHealthIndicator,
-  EventLoopDelayHealthIndicator,
-  HealthService,
-  HeapHealthIndicator,
-  HttpDependencyHealthIndicator,
-  PostgresHealthIndicator,
-  RedisHealthIndicator,
-  RssHealthIndicator,
   type DiskSpaceOptions,
+  EventLoopDelayHealthIndicator,
   type EventLoopDelayOptions,
   type HealthCheckFunction,
   type HealthCheckOutcome,
@@ -53,12 +47,18 @@ export {
   type HealthDetailValue,
   type HealthIndicator,
   type HealthReport,
+  HealthService,
+  HeapHealthIndicator,
+  HttpDependencyHealthIndicator,
   type HttpDependencyOptions,
   type IndicatorOptions,
   type MemoryIndicatorOptions,
+  PostgresHealthIndicator,
   type PostgresQueryable,
+  RedisHealthIndicator,
   type RedisPingable,
   type RegisterCheckOptions,
+  RssHealthIndicator,
   type TerminusIndicatorResult,
 } from './health';
-export type { ErrorsOptions } from './config/options.interface';
+export { Logger as ObservabilityLogger, PinoLogger } from 'nestjs-pino';

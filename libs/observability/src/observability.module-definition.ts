@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+
 import type { ObservabilityModuleOptions } from './config/options.interface';
 
 export const {

@@ -6,8 +6,8 @@ import { HealthModule } from './health/health.module';
 import { HttpDriverModule } from './http/http-driver.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { ObservabilityCoreModule } from './observability-core.module';
 import { ASYNC_OPTIONS_TYPE, ConfigurableObservabilityModule, OPTIONS_TYPE } from './observability.module-definition';
+import { ObservabilityCoreModule } from './observability-core.module';
 import { TracingModule } from './tracing/tracing.module';
 
 /** Which pillars are part of the module graph. */
@@ -55,8 +55,15 @@ export class ObservabilityModule extends ConfigurableObservabilityModule {
 
 /** The pillars a synchronous options object leaves on (a malformed value is left to validation). */
 function switchesOf(options: ObservabilityModuleOptions): PillarSwitches {
-  const on = (value: unknown) => value !== false && (typeof value !== 'object' || value === null || (value as { enabled?: unknown }).enabled !== false);
-  return { tracing: on(options.tracing), logging: on(options.logging), metrics: on(options.metrics), errors: on(options.errors), health: on(options.health) };
+  const on = (value: unknown) =>
+    value !== false && (typeof value !== 'object' || value === null || (value as { enabled?: unknown }).enabled !== false);
+  return {
+    tracing: on(options.tracing),
+    logging: on(options.logging),
+    metrics: on(options.metrics),
+    errors: on(options.errors),
+    health: on(options.health),
+  };
 }
 
 function compose(base: DynamicModule, on: PillarSwitches): DynamicModule {

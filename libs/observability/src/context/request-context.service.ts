@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+
 import { Injectable } from '@nestjs/common';
 import { context, createContextKey, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+
 import { type RequestContext, UnitOfWork, type WorkDriver } from './unit-of-work';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -62,7 +64,14 @@ export class RequestContextService {
    * not come from HTTP: a queue message, a scheduled job, a CLI command.
    */
   run<T>(fn: () => T, options: { requestId?: string } = {}): T {
-    const state = new UnitOfWork(MANUAL, RequestContextService.acceptRequestId(options.requestId) ?? randomUUID(), undefined, '', performance.now(), undefined);
+    const state = new UnitOfWork(
+      MANUAL,
+      RequestContextService.acceptRequestId(options.requestId) ?? randomUUID(),
+      undefined,
+      '',
+      performance.now(),
+      undefined,
+    );
     return this.enter(state, fn);
   }
 

@@ -80,7 +80,7 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
 
   private catchRpc(exception: unknown): Observable<never> {
     const rpcError = (exception as { getError?: () => unknown })?.getError;
-    if (typeof rpcError === 'function' && (exception as Error).constructor?.name === 'RpcException') {
+    if (typeof rpcError === 'function' && isRpcException(exception)) {
       // An RpcException is the handler's own answer, like a 4xx.
       const error = rpcError.call(exception);
       this.handled(exception, 'client', undefined, undefined, false, typeof error === 'string' ? error : messageOf(exception));
@@ -103,7 +103,17 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     message = messageOf(exception),
   ): string | undefined {
     const unit = this.requestContext.state();
-    this.pipeline.fail({ error: exception, severity, errorType: errorType(exception), message, unit, status, route, origin: undefined, reported });
+    this.pipeline.fail({
+      error: exception,
+      severity,
+      errorType: errorType(exception),
+      message,
+      unit,
+      status,
+      route,
+      origin: undefined,
+      reported,
+    });
     return unit?.requestId;
   }
 
@@ -125,7 +135,6 @@ function genericMessage(status: number): string {
   return status === 500 ? 'Internal server error' : (STATUS_CODES[status] ?? 'Internal server error');
 }
 
-
 function messageOf(exception: unknown): string {
   if (exception instanceof Error) return exception.message;
   return typeof exception === 'string' ? exception : 'non-error thrown';
@@ -135,4 +144,20 @@ function routeOf(req: { route?: { path?: unknown }; routeOptions?: { url?: strin
   const express = req?.route?.path;
   if (typeof express === 'string') return express;
   return req?.routeOptions?.url;
+}
+
+/**
+ * `instanceof RpcException` without loading `@nestjs/microservices` (an optional
+ * peer): a class named `RpcException` anywhere in the prototype chain, so that
+ * subclasses (`class OrderRejected extends RpcException`) count too.
+ */
+function isRpcException(exception: unknown): boolean {
+  for (
+    let proto = Object.getPrototypeOf(exception) as object | null;
+    proto !== null;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
+    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'RpcException') return true;
+  }
+  return false;
 }

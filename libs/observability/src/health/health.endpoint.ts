@@ -4,9 +4,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from 'pino';
+
 import type { ResolvedHealthOptions } from '../config/options.interface';
-import { callListener, interceptRequests } from '../shared/request-listener';
 import { ObservabilityError } from '../shared/observability.errors';
+import { callListener, interceptRequests } from '../shared/request-listener';
 import { SidePortServer } from '../shared/side-port-server';
 import { LOG, type LogHandle } from '../work/work.constants';
 import { HEALTH_OPTIONS } from './health.constants';

@@ -3,8 +3,8 @@ import { TerminusModule } from '@nestjs/terminus';
 
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import { OPTIONS } from '../work/work.constants';
-import { HealthEndpoint } from './health.endpoint';
 import { HEALTH_OPTIONS } from './health.constants';
+import { HealthEndpoint } from './health.endpoint';
 import { HealthService } from './health.service';
 import { ShutdownService } from './shutdown.service';
 

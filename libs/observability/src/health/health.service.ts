@@ -1,9 +1,10 @@
 import { HttpException, Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { HealthCheckService, type HealthCheckResult, HealthIndicatorService } from '@nestjs/terminus';
+import { type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+
 import type { HealthCheckFunction, HealthCheckOutcome, HealthIndicator } from '../config/health-indicator.interface';
 import { checkIndicator } from '../config/health-options';
 import type { ResolvedHealthOptions } from '../config/options.interface';

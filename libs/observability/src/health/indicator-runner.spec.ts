@@ -39,7 +39,10 @@ describe('IndicatorRunner', () => {
   });
 
   it('turns a throw, a rejection and a synchronous throw into a safe down', async () => {
-    const rejecting: HealthIndicator = { name: 'a', check: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), { code: 'ECONNREFUSED' })) };
+    const rejecting: HealthIndicator = {
+      name: 'a',
+      check: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), { code: 'ECONNREFUSED' })),
+    };
     const throwing: HealthIndicator = {
       name: 'b',
       check: () => {
@@ -47,6 +50,9 @@ describe('IndicatorRunner', () => {
       },
     };
     await expect(new IndicatorRunner(rejecting, 100).run()).resolves.toEqual({ status: 'down', message: 'connection refused' });
-    await expect(new IndicatorRunner(throwing, 100).run()).resolves.toEqual({ status: 'down', message: 'password authentication failed for user [user]' });
+    await expect(new IndicatorRunner(throwing, 100).run()).resolves.toEqual({
+      status: 'down',
+      message: 'password authentication failed for user [user]',
+    });
   });
 });

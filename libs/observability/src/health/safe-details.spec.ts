@@ -46,11 +46,20 @@ describe('toOutcome', () => {
     [true, { status: 'up' }],
     [false, { status: 'down', message: 'check failed' }],
     [undefined, { status: 'down', message: 'check returned no outcome' }],
-    [{ status: 'up', queued: 3, ok: true, none: null }, { status: 'up', queued: 3, ok: true, none: null }],
-    [{ status: 'down', message: 'at 10.0.0.1:80', nested: { host: 'x' }, list: [1], ratio: Number.NaN }, { status: 'down', message: 'at [address]', ratio: null }],
+    [
+      { status: 'up', queued: 3, ok: true, none: null },
+      { status: 'up', queued: 3, ok: true, none: null },
+    ],
+    [
+      { status: 'down', message: 'at 10.0.0.1:80', nested: { host: 'x' }, list: [1], ratio: Number.NaN },
+      { status: 'down', message: 'at [address]', ratio: null },
+    ],
     // Terminus results, as TypeOrmHealthIndicator.pingCheck('db') gives them.
     [{ db: { status: 'up', responseTime: 3 } }, { status: 'up', responseTime: 3 }],
-    [{ db: { status: 'down', message: 'connect ECONNREFUSED 127.0.0.1:5432' } }, { status: 'down', message: 'connect ECONNREFUSED [address]' }],
+    [
+      { db: { status: 'down', message: 'connect ECONNREFUSED 127.0.0.1:5432' } },
+      { status: 'down', message: 'connect ECONNREFUSED [address]' },
+    ],
     [{ db: { status: 'degraded' } }, { status: 'up', degraded: true }],
     [{ status: 'sideways' }, { status: 'down', message: 'check returned no outcome' }],
   ])('%j → %j', (value, expected) => {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import {
   type BeforeApplicationShutdown,
   Inject,
@@ -11,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from 'pino';
+
 import type { ResolvedHealthOptions } from '../config/options.interface';
 import { ShutdownBudget } from '../work/shutdown-budget';
 import { LOG, type LogHandle } from '../work/work.constants';

@@ -33,6 +33,8 @@ const UNIT = Symbol('nestjs-observability.request');
 type ObservedResponse = ServerResponse & { [UNIT]?: UnitOfWork };
 
 const WRAPPED = Symbol('nestjs-observability.wrapped');
+/** A Host header: a DNS name or IPv4 address (at most 253 characters) or a bracketed IPv6 address, then an optional port. */
+const HOST = /^([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?$/;
 
 /**
  * The HTTP driver of the unit of work, and the library's one per-request hook.
@@ -164,8 +166,6 @@ export class HttpObserver implements WorkDriver {
     const known = isKnownMethod(method);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const host = req.headers.host;
-    const colon = host ? host.lastIndexOf(':') : -1;
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: known ? method : '_OTHER',
       [ATTR_URL_PATH]: unit.path,
@@ -175,9 +175,12 @@ export class HttpObserver implements WorkDriver {
     };
     if (!known) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
     if (q !== -1 && q < url.length - 1) attributes[ATTR_URL_QUERY] = this.scrubber.scrubQuery(url.slice(q + 1));
-    if (host) {
-      attributes[ATTR_SERVER_ADDRESS] = colon > 0 && !host.endsWith(']') ? host.slice(0, colon) : host;
-      if (colon > 0 && !host.endsWith(']')) attributes[ATTR_SERVER_PORT] = Number(host.slice(colon + 1));
+    // The Host header is the client's to write: only a plausible host name and port become attributes.
+    const host = HOST.exec(req.headers.host ?? '');
+    if (host !== null) {
+      attributes[ATTR_SERVER_ADDRESS] = host[1];
+      const port = host[2] === undefined ? 0 : Number(host[2]);
+      if (port >= 1 && port <= 65535) attributes[ATTR_SERVER_PORT] = port;
     }
     const client = req.socket.remoteAddress;
     if (client) attributes[ATTR_CLIENT_ADDRESS] = client;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
-import { PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
+import { type Params, PARAMS_PROVIDER_TOKEN, PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+
 import { LOG, type LogHandle } from '../work/work.constants';
 
 /**

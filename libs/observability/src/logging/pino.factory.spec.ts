@@ -1,12 +1,13 @@
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+
 import type { Env } from '../config/env';
 import type { LoggingOptions, ObservabilityModuleOptions } from '../config/options.interface';
 import { resolveOptions } from '../config/resolve-options';
 import { RequestContextService } from '../context/request-context.service';
+import { Scrubber } from '../shared/scrubber';
 import { type InMemoryTracing, useInMemoryTracing } from '../testing/in-memory-tracing';
 import { LogCapture, type LogRecord } from '../testing/log-capture';
 import { createPino } from './pino.factory';
-import { Scrubber } from '../shared/scrubber';
 
 let tracing: InMemoryTracing;
 

@@ -1,5 +1,6 @@
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type LoggerOptions } from 'pino';
+
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { RequestContextService } from '../context/request-context.service';
 import type { Scrubber } from '../shared/scrubber';

@@ -30,7 +30,9 @@ export async function renderExposition(registries: readonly Registry[], openMetr
       blocks.push(renderMetric(metric, openMetrics));
     }
   }
-  return openMetrics ? `${blocks.join('\n')}\n# EOF\n` : `${blocks.join('\n\n')}\n`;
+  // OpenMetrics allows no empty line: an empty exposition is `# EOF` alone.
+  if (openMetrics) return blocks.length === 0 ? '# EOF\n' : `${blocks.join('\n')}\n# EOF\n`;
+  return `${blocks.join('\n\n')}\n`;
 }
 
 function renderMetric(metric: MetricObjectWithValues<Value>, openMetrics: boolean): string {

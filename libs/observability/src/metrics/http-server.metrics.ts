@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+
 import type { CardinalityGuard } from './cardinality-guard';
 import {
   HTTP_DURATION_BUCKETS,
@@ -122,7 +123,10 @@ export class HttpServerMetrics {
     const key = OVERFLOW_VALUE;
     let series = this.series.get(key);
     if (!series) {
-      series = new Series({ [LABEL_METHOD]: OVERFLOW_VALUE, [LABEL_ROUTE]: OVERFLOW_VALUE, [LABEL_STATUS]: OVERFLOW_VALUE }, this.bounds.length);
+      series = new Series(
+        { [LABEL_METHOD]: OVERFLOW_VALUE, [LABEL_ROUTE]: OVERFLOW_VALUE, [LABEL_STATUS]: OVERFLOW_VALUE },
+        this.bounds.length,
+      );
       this.series.set(key, series);
     }
     return series;

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
 import { ObservabilityError } from '../shared/observability.errors';
+import { LOG, type LogHandle, METRICS_REGISTRY } from '../work/work.constants';
 import type { CardinalityGuard } from './cardinality-guard';
 import { OVERFLOW_VALUE } from './metrics.constants';
-import { LOG, type LogHandle, METRICS_REGISTRY } from '../work/work.constants';
 import { METRICS_GUARD } from './metrics.constants';
 
 /** Label values by label name. */
@@ -83,7 +84,12 @@ export class MetricsService {
   /** Gets or creates a counter. */
   counter<L extends string = never>(definition: MetricDefinition<L>): CounterMetric<L> {
     return this.define('counter', definition, () => {
-      const counter = new Counter({ name: definition.name, help: definition.help, labelNames: [...(definition.labelNames ?? [])], registers: [this.registry] });
+      const counter = new Counter({
+        name: definition.name,
+        help: definition.help,
+        labelNames: [...(definition.labelNames ?? [])],
+        registers: [this.registry],
+      });
       return {
         inc: (labels = {}, value = 1) => this.safely(definition.name, () => counter.inc(this.admit(definition, labels), value)),
       };
@@ -93,7 +99,12 @@ export class MetricsService {
   /** Gets or creates a gauge. */
   gauge<L extends string = never>(definition: MetricDefinition<L>): GaugeMetric<L> {
     return this.define('gauge', definition, () => {
-      const gauge = new Gauge({ name: definition.name, help: definition.help, labelNames: [...(definition.labelNames ?? [])], registers: [this.registry] });
+      const gauge = new Gauge({
+        name: definition.name,
+        help: definition.help,
+        labelNames: [...(definition.labelNames ?? [])],
+        registers: [this.registry],
+      });
       return {
         set: (labels, value) => this.safely(definition.name, () => gauge.set(this.admit(definition, labels), value)),
         inc: (labels = {}, value = 1) => this.safely(definition.name, () => gauge.inc(this.admit(definition, labels), value)),
@@ -106,43 +117,57 @@ export class MetricsService {
   histogram<L extends string = never>(definition: HistogramDefinition<L>): HistogramMetric<L> {
     const buckets = [...(definition.buckets ?? DEFAULT_BUCKETS)];
     if (buckets.length === 0 || !buckets.every((b, i) => Number.isFinite(b) && (i === 0 || b > buckets[i - 1]))) {
-      throw new ObservabilityError(`Metric "${definition.name}": buckets must be finite and strictly increasing, got [${buckets.join(', ')}].`);
+      throw new ObservabilityError(
+        `Metric "${definition.name}": buckets must be finite and strictly increasing, got [${buckets.join(', ')}].`,
+      );
     }
-    return this.define('histogram', definition, () => {
-      const histogram = new Histogram({
-        name: definition.name,
-        help: definition.help,
-        labelNames: [...(definition.labelNames ?? [])],
-        buckets,
-        registers: [this.registry],
-        enableExemplars: true,
-      });
-      const observe = (labels: Labels<string>, value: number) =>
-        this.safely(definition.name, () => {
-          const admitted = this.admit(definition, labels);
-          const exemplarLabels = sampledExemplar();
-          // (prom-client types exemplar labels as the metric's own label names; they are not.)
-          if (exemplarLabels) histogram.observe({ labels: admitted, value, exemplarLabels: exemplarLabels as Labels<string> });
-          else histogram.observe({ labels: admitted, value });
+    return this.define(
+      'histogram',
+      definition,
+      () => {
+        const histogram = new Histogram({
+          name: definition.name,
+          help: definition.help,
+          labelNames: [...(definition.labelNames ?? [])],
+          buckets,
+          registers: [this.registry],
+          enableExemplars: true,
         });
-      return {
-        observe,
-        startTimer: (labels = {}) => {
-          const start = performance.now();
-          return () => {
-            const seconds = (performance.now() - start) / 1000;
-            observe(labels, seconds);
-            return seconds;
-          };
-        },
-      };
-    }, buckets) as HistogramMetric<L>;
+        const observe = (labels: Labels<string>, value: number) =>
+          this.safely(definition.name, () => {
+            const admitted = this.admit(definition, labels);
+            const exemplarLabels = sampledExemplar();
+            // (prom-client types exemplar labels as the metric's own label names; they are not.)
+            if (exemplarLabels) histogram.observe({ labels: admitted, value, exemplarLabels: exemplarLabels as Labels<string> });
+            else histogram.observe({ labels: admitted, value });
+          });
+        return {
+          observe,
+          startTimer: (labels = {}) => {
+            const start = performance.now();
+            return () => {
+              const seconds = (performance.now() - start) / 1000;
+              observe(labels, seconds);
+              return seconds;
+            };
+          },
+        };
+      },
+      buckets,
+    ) as HistogramMetric<L>;
   }
 
-  private define<L extends string>(kind: Kind, definition: MetricDefinition<L>, create: () => Entry['metric'], buckets?: number[]): Entry['metric'] {
+  private define<L extends string>(
+    kind: Kind,
+    definition: MetricDefinition<L>,
+    create: () => Entry['metric'],
+    buckets?: number[],
+  ): Entry['metric'] {
     const { name, help } = definition;
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new ObservabilityError(`Invalid metric name ${JSON.stringify(name)}: use letters, digits, "_" and ":", not starting with a digit.`);
+      throw new ObservabilityError(
+        `Invalid metric name ${JSON.stringify(name)}: use letters, digits, "_" and ":", not starting with a digit.`,
+      );
     }
     if (typeof help !== 'string' || help.trim() === '') {
       throw new ObservabilityError(`Metric "${name}" needs a non-empty help text.`);

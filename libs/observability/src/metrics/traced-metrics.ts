@@ -1,4 +1,5 @@
 import type { DiscoveryService } from '@nestjs/core';
+
 import { TRACED_METRICS, TRACED_RECORDER, type TracedRecorder } from '../work/traced-recorder';
 import type { MetricsService } from './metrics.service';
 
@@ -44,4 +45,3 @@ export function attachTracedMetrics(discovery: DiscoveryService, metrics: Metric
   }
   return attached;
 }
-

@@ -26,12 +26,20 @@ describe('Scrubber', () => {
   const scrubber = Scrubber.withDefaults();
 
   describe('sensitive keys', () => {
-    it.each(['authorization', 'Authorization', 'Cookie', 'set-cookie', 'x-api-key', 'userPassword', 'refresh_token', 'client_secret', 'sessionId', 'privateKey'])(
-      'censors the value under %s',
-      (key) => {
-        expect(scrubber.scrub({ [key]: 'value-1234567', keep: 'visible' })).toEqual({ [key]: '[REDACTED]', keep: 'visible' });
-      },
-    );
+    it.each([
+      'authorization',
+      'Authorization',
+      'Cookie',
+      'set-cookie',
+      'x-api-key',
+      'userPassword',
+      'refresh_token',
+      'client_secret',
+      'sessionId',
+      'privateKey',
+    ])('censors the value under %s', (key) => {
+      expect(scrubber.scrub({ [key]: 'value-1234567', keep: 'visible' })).toEqual({ [key]: '[REDACTED]', keep: 'visible' });
+    });
 
     it('censors sensitive keys at any depth, inside arrays too', () => {
       const input = {
@@ -125,7 +133,12 @@ describe('Scrubber', () => {
     });
 
     it('returns primitives unchanged', () => {
-      expect([scrubber.scrub(42), scrubber.scrub(null), scrubber.scrub(undefined), scrubber.scrub(true)]).toEqual([42, null, undefined, true]);
+      expect([scrubber.scrub(42), scrubber.scrub(null), scrubber.scrub(undefined), scrubber.scrub(true)]).toEqual([
+        42,
+        null,
+        undefined,
+        true,
+      ]);
     });
   });
 

@@ -149,7 +149,9 @@ export class Scrubber {
         const decoded = safeDecode(rawValue);
         const scrubbed = this.scrubString(decoded);
         // Re-encoded: a decoded `&` or `=` must not read as another parameter.
-        return scrubbed === decoded ? pair : `${rawKey}=${encodeURIComponent(scrubbed).replace(/%5B/g, '[').replace(/%5D/g, ']').replace(/%3A/g, ':')}`;
+        return scrubbed === decoded
+          ? pair
+          : `${rawKey}=${encodeURIComponent(scrubbed).replace(/%5B/g, '[').replace(/%5D/g, ']').replace(/%3A/g, ':')}`;
       })
       .join('&');
   }
@@ -172,8 +174,19 @@ export class Scrubber {
       // `err.type`) survive; only the copy's text is scrubbed.
       const out = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
       this.copyEntries(value, out, depth, maxDepth);
-      Object.defineProperty(out, 'message', { value: this.scrubString(value.message), enumerable: false, writable: true, configurable: true });
-      if (value.stack) Object.defineProperty(out, 'stack', { value: this.scrubString(value.stack), enumerable: false, writable: true, configurable: true });
+      Object.defineProperty(out, 'message', {
+        value: this.scrubString(value.message),
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
+      if (value.stack)
+        Object.defineProperty(out, 'stack', {
+          value: this.scrubString(value.stack),
+          enumerable: false,
+          writable: true,
+          configurable: true,
+        });
       if ('cause' in value && value.cause !== undefined) out.cause = this.walk(value.cause, depth + 1, maxDepth);
       return out;
     }

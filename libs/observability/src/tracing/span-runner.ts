@@ -1,4 +1,4 @@
-import { type Attributes, context, type Link, type Span, type SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { type Attributes, context, type Link, type Span, type SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { isObservable, Observable } from 'rxjs';
 
 /** Options shared by `@Traced` and `TracingService.withSpan`. */

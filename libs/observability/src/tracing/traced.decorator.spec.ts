@@ -16,6 +16,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Observable, Subject } from 'rxjs';
 import request from 'supertest';
+
 import { type InMemoryTracing, useInMemoryTracing } from '../testing/in-memory-tracing';
 import { Traced } from './traced.decorator';
 import { ATTR_CODE_FUNCTION, TRACER_NAME } from './tracing.constants';
@@ -31,7 +32,9 @@ afterEach(() => tracing.reset());
 afterAll(() => tracing.shutdown());
 
 const describeSpans = (spans: ReadableSpan[]) =>
-  spans.length === 0 ? '(no spans)' : spans.map((s) => `${s.name} span=${s.spanContext().spanId} parent=${s.parentSpanContext?.spanId}`).join('\n');
+  spans.length === 0
+    ? '(no spans)'
+    : spans.map((s) => `${s.name} span=${s.spanContext().spanId} parent=${s.parentSpanContext?.spanId}`).join('\n');
 
 /** The one finished span with this name; fails listing the spans seen otherwise. */
 function spanNamed(name: string): ReadableSpan {

@@ -1,7 +1,8 @@
 import { trace } from '@opentelemetry/api';
-import { ATTR_CODE_FUNCTION, TRACER_NAME, TRACER_VERSION } from './tracing.constants';
-import { runInSpan, type SpanOptions } from './span-runner';
+
 import { TRACED_METRICS, TRACED_RECORDER, type TracedRecorder } from '../work/traced-recorder';
+import { runInSpan, type SpanOptions } from './span-runner';
+import { ATTR_CODE_FUNCTION, TRACER_NAME, TRACER_VERSION } from './tracing.constants';
 
 /** Options of {@link Traced}. */
 export interface TracedOptions extends SpanOptions {
@@ -47,7 +48,11 @@ export function Traced(name?: string, options: TracedOptions = {}): MethodDecora
     const owner = (typeof target === 'function' ? target : (target as { constructor: object }).constructor) as { name: string };
     const className = owner.name;
     if (options.metric) markForMetrics(owner);
-    descriptor.value = wrapMethod(descriptor.value as (...args: unknown[]) => unknown, name ?? `${className}.${String(propertyKey)}`, options);
+    descriptor.value = wrapMethod(
+      descriptor.value as (...args: unknown[]) => unknown,
+      name ?? `${className}.${String(propertyKey)}`,
+      options,
+    );
     return descriptor;
   }) as MethodDecorator & ClassDecorator;
 }

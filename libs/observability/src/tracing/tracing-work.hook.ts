@@ -1,4 +1,4 @@
-import { isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import { isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 
 import type { UnitOfWork } from '../context/unit-of-work';
 import type { Scrubber } from '../shared/scrubber';

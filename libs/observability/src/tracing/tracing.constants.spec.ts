@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { TRACER_NAME, TRACER_VERSION } from './tracing.constants';
 
 /** The library's own package.json, read from disk so the test sees what npm publishes. */

@@ -51,7 +51,12 @@ export class TracingModule {
       providers.push(
         {
           provide: TELEMETRY,
-          useFactory: (options: ResolvedObservabilityOptions, scrubber: Scrubber, log: LogHandle, requestContext: RequestContextService) => {
+          useFactory: (
+            options: ResolvedObservabilityOptions,
+            scrubber: Scrubber,
+            log: LogHandle,
+            requestContext: RequestContextService,
+          ) => {
             if (!options.tracing.enabled) return undefined;
             const telemetry = joinTelemetry(options, scrubber, log.logger);
             requestContext.useOpenTelemetryContext(true);

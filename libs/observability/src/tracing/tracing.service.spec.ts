@@ -1,5 +1,6 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+
 import { type InMemoryTracing, useInMemoryTracing } from '../testing/in-memory-tracing';
 import { TracingService } from './tracing.service';
 
@@ -18,7 +19,9 @@ afterAll(() => tracing.shutdown());
 const describeSpans = (spans: ReadableSpan[]) =>
   spans.length === 0
     ? '(no spans)'
-    : spans.map((s) => `${s.name} trace=${s.spanContext().traceId} span=${s.spanContext().spanId} parent=${s.parentSpanContext?.spanId}`).join('\n');
+    : spans
+        .map((s) => `${s.name} trace=${s.spanContext().traceId} span=${s.spanContext().spanId} parent=${s.parentSpanContext?.spanId}`)
+        .join('\n');
 
 /** The one finished span with this name; fails listing the spans seen otherwise. */
 function spanNamed(name: string): ReadableSpan {
@@ -161,7 +164,11 @@ describe('TracingService', () => {
       const ctx = service.extract({ traceparent: `00-${REMOTE_TRACE_ID}-${REMOTE_SPAN_ID}-01` });
       service.withContext(ctx, () => service.withSpan('consumer', () => undefined));
       const span = spanNamed('consumer');
-      expect({ traceId: span.spanContext().traceId, parent: span.parentSpanContext?.spanId, remote: span.parentSpanContext?.isRemote }).toEqual({
+      expect({
+        traceId: span.spanContext().traceId,
+        parent: span.parentSpanContext?.spanId,
+        remote: span.parentSpanContext?.isRemote,
+      }).toEqual({
         traceId: REMOTE_TRACE_ID,
         parent: REMOTE_SPAN_ID,
         remote: true,
@@ -192,7 +199,10 @@ describe('TracingService', () => {
 
   describe('baggage', () => {
     it('reads entries added by withBaggage, only inside it', () => {
-      const inside = service.withBaggage({ tenant: 'acme', plan: 'gold' }, () => [service.getBaggage('tenant'), service.getBaggage('plan')]);
+      const inside = service.withBaggage({ tenant: 'acme', plan: 'gold' }, () => [
+        service.getBaggage('tenant'),
+        service.getBaggage('plan'),
+      ]);
       expect(inside).toEqual(['acme', 'gold']);
       expect(service.getBaggage('tenant')).toBeUndefined();
     });

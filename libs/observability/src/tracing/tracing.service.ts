@@ -12,6 +12,7 @@ import {
   trace,
   type Tracer,
 } from '@opentelemetry/api';
+
 import { recordError, runInSpan, type SpanOptions } from './span-runner';
 import { TRACER_NAME, TRACER_VERSION } from './tracing.constants';
 

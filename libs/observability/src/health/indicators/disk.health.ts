@@ -30,7 +30,9 @@ export class DiskSpaceHealthIndicator implements HealthIndicator {
     this.path = options.path ?? '/';
     this.maxUsedRatio = options.maxUsedRatio ?? 0.9;
     if (typeof this.maxUsedRatio !== 'number' || !(this.maxUsedRatio >= 0 && this.maxUsedRatio <= 1)) {
-      throw new ObservabilityError(`DiskSpaceHealthIndicator: maxUsedRatio must be a number from 0 to 1; got ${JSON.stringify(options.maxUsedRatio)}.`);
+      throw new ObservabilityError(
+        `DiskSpaceHealthIndicator: maxUsedRatio must be a number from 0 to 1; got ${JSON.stringify(options.maxUsedRatio)}.`,
+      );
     }
   }
 

@@ -33,10 +33,14 @@ export class EventLoopDelayHealthIndicator implements HealthIndicator {
     this.maxDelayMs = options.maxDelayMs ?? 200;
     this.percentile = options.percentile ?? 99;
     if (typeof this.maxDelayMs !== 'number' || !(this.maxDelayMs > 0)) {
-      throw new ObservabilityError(`EventLoopDelayHealthIndicator: maxDelayMs must be a positive number; got ${JSON.stringify(options.maxDelayMs)}.`);
+      throw new ObservabilityError(
+        `EventLoopDelayHealthIndicator: maxDelayMs must be a positive number; got ${JSON.stringify(options.maxDelayMs)}.`,
+      );
     }
     if (typeof this.percentile !== 'number' || !(this.percentile > 0 && this.percentile <= 100)) {
-      throw new ObservabilityError(`EventLoopDelayHealthIndicator: percentile must be above 0 and at most 100; got ${JSON.stringify(options.percentile)}.`);
+      throw new ObservabilityError(
+        `EventLoopDelayHealthIndicator: percentile must be above 0 and at most 100; got ${JSON.stringify(options.percentile)}.`,
+      );
     }
     this.histogram = monitorEventLoopDelay({ resolution: 10 });
     this.histogram.enable();
@@ -47,7 +51,9 @@ export class EventLoopDelayHealthIndicator implements HealthIndicator {
     const delayMs = this.histogram.count === 0 ? 0 : Math.round(this.histogram.percentile(this.percentile) / 1e4) / 100;
     this.histogram.reset();
     const maxDelayMs = this.maxDelayMs;
-    return delayMs <= maxDelayMs ? { status: 'up', delayMs, maxDelayMs } : { status: 'down', delayMs, maxDelayMs, message: 'event loop delay above maxDelayMs' };
+    return delayMs <= maxDelayMs
+      ? { status: 'up', delayMs, maxDelayMs }
+      : { status: 'down', delayMs, maxDelayMs, message: 'event loop delay above maxDelayMs' };
   }
 
   dispose(): void {

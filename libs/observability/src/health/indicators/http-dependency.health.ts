@@ -40,7 +40,9 @@ export class HttpDependencyHealthIndicator implements HealthIndicator {
     try {
       url = new URL(options.url);
     } catch {
-      throw new ObservabilityError(`HttpDependencyHealthIndicator "${options.name}": the url is not an absolute URL; use one such as http://payments:8080/health.`);
+      throw new ObservabilityError(
+        `HttpDependencyHealthIndicator "${options.name}": the url is not an absolute URL; use one such as http://payments:8080/health.`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ObservabilityError(`HttpDependencyHealthIndicator "${options.name}": the url must be http or https, not ${url.protocol}`);
@@ -49,7 +51,12 @@ export class HttpDependencyHealthIndicator implements HealthIndicator {
   }
 
   async check(signal: AbortSignal): Promise<HealthCheckOutcome> {
-    const response = await fetch(this.url, { method: this.options.method ?? 'GET', headers: this.options.headers, signal, redirect: 'manual' });
+    const response = await fetch(this.url, {
+      method: this.options.method ?? 'GET',
+      headers: this.options.headers,
+      signal,
+      redirect: 'manual',
+    });
     // The body is not needed; leaving it unread would hold the connection.
     await response.body?.cancel();
     const statusCode = response.status;
