@@ -189,6 +189,7 @@ describe('ErrorLineHook', () => {
     const linesAtFlush: number[] = [];
     const counted: LogHandle = {
       logger: handle.logger,
+      droppedLines: 0,
       flush: () => {
         linesAtFlush.push(capture.lines.length);
         handle.flush();
@@ -209,7 +210,7 @@ describe('ErrorLineHook', () => {
   it('does not flush for other failures', () => {
     const { handle } = setup();
     let flushes = 0;
-    const counted: LogHandle = { logger: handle.logger, flush: () => void flushes++, close: () => undefined };
+    const counted: LogHandle = { logger: handle.logger, flush: () => void flushes++, close: () => undefined, droppedLines: 0 };
     const hook = new ErrorLineHook(counted);
     hook.fail(failure({}));
     hook.fail(failure({ origin: 'unhandledRejection' }));

@@ -94,6 +94,7 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
   return {
     logger,
     flush,
+    droppedLines: 0,
     close() {
       clearInterval(timer);
       flush();

@@ -19,7 +19,7 @@ function service() {
       () => undefined,
       () => undefined,
     ),
-    { logger: pino(new LogCapture()), flush: () => undefined, close: () => undefined },
+    { logger: pino(new LogCapture()), flush: () => undefined, close: () => undefined, droppedLines: 0 },
   );
   return { registry, metrics };
 }

@@ -22,6 +22,8 @@ export interface LogHandle {
   flush(): void;
   /** Stops the periodic flush and writes out what is buffered. */
   close(): void;
+  /** Lines dropped since start (a stalled destination whose buffer reached its cap). */
+  readonly droppedLines: number;
 }
 
 /** Span attribute carrying the request id (no name in `@opentelemetry/semantic-conventions`). */
