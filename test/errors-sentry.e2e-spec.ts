@@ -166,17 +166,21 @@ describe('a dead Sentry', () => {
 });
 
 describe('errors outside requests', () => {
-  it('logs and reports an unhandled rejection and keeps serving', async () => {
+  // Node's own default (--unhandled-rejections=throw); errors.unhandledRejections: 'warn' keeps
+  // serving instead (test/exit-codes.e2e-spec.ts).
+  it('logs an unhandled rejection at fatal, reports and flushes it, then exits 1 as Node does', async () => {
     const sentry = await SentryReceiver.start();
     const app = await ChildApp.start({ env: { SENTRY_DSN: sentry.dsn } });
     try {
       expect((await fetch(`${app.url}/demo/background-failure`, { method: 'POST' })).status).toBe(201);
-      const line = await app.waitForLog((r) => r.level === 'error' && String(r.msg).startsWith('unhandled promise rejection'));
-      expect(line.msg).toBe('unhandled promise rejection: nightly export failed for [REDACTED:email]');
-      const [event] = await sentry.waitForEvents((e) => e.length >= 1);
+      expect(await app.exited(10_000)).toEqual({ code: 1, signal: null });
+      const lines = app.records.filter((r) => String(r.msg).startsWith('unhandled promise rejection'));
+      expect(lines.map((r) => [r.level, r.msg])).toEqual([
+        ['fatal', 'unhandled promise rejection: nightly export failed for [REDACTED:email]'],
+      ]);
+      const [event] = await sentry.waitForEvents((e) => e.length >= 1, 1_000);
       expect((event.tags as Record<string, string>).origin).toBe('unhandledRejection');
       expect(sentry.text()).not.toContain('ops@example.com');
-      expect((await fetch(`${app.url}/users/1`)).status).toBe(200);
     } finally {
       await app.stop();
       await sentry.close();

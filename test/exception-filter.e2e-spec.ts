@@ -23,6 +23,11 @@ class FailingController {
   invalid() {
     throw new BadRequestException(['name must be a string']);
   }
+  @Get('validation')
+  validation() {
+    // What a ValidationPipe throws: one message per failed constraint.
+    throw new BadRequestException(['name must be a string', 'email must be an email, not ann@x.io']);
+  }
   @MessagePattern('rpc.fail')
   rpcFail() {
     throw new Error('ledger offline at 10.0.0.7');
@@ -94,6 +99,31 @@ describe.each(ADAPTERS)('the exception filter in-process, on %s', (adapter) => {
         .filter((s) => s.kind === 1)
         .map((s) => s.status.code),
     ).toEqual([0, 0]);
+  });
+
+  it("puts the messages of a 4xx body on its warn line, scrubbed like every line, and the client's body unchanged", async () => {
+    const res = await request(app.getHttpServer()).get('/f/validation').set('x-request-id', 'r-invalid').expect(400);
+    expect(res.body).toEqual({
+      statusCode: 400,
+      message: ['name must be a string', 'email must be an email, not ann@x.io'],
+      error: 'Bad Request',
+    });
+    const warns = logs.filter((r) => r.level === 'warn');
+    expect(warns.map((r) => ({ request_id: r.request_id, status: r.status, msg: r.msg, messages: r.messages }))).toEqual([
+      {
+        request_id: 'r-invalid',
+        status: 400,
+        msg: 'Bad Request Exception',
+        messages: ['name must be a string', 'email must be an email, not [REDACTED:email]'],
+      },
+    ]);
+    expect(logs.text()).not.toContain('ann@x.io');
+  });
+
+  it('adds no messages field when the body says no more than the line does', async () => {
+    await request(app.getHttpServer()).get('/f/missing').expect(404);
+    const warns = logs.filter((r) => r.level === 'warn');
+    expect(warns.map((r) => [r.msg, 'messages' in r])).toEqual([['no such order', false]]);
   });
 });
 

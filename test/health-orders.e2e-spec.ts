@@ -19,6 +19,8 @@ const PRELOAD = ['--require', 'nestjs-observability/register'];
 /** OTLP's span kinds (the API's SpanKind + 1). */
 const SERVER = 2;
 const CLIENT = 3;
+/** The bearer token that shows health details (`HEALTH_DETAILS_TOKEN`). */
+const DETAILS_TOKEN = 'orders-probe-token';
 
 describe('orders app start-up', () => {
   it.each([
@@ -81,7 +83,14 @@ describe('orders app start-up', () => {
     app = await ChildApp.start({
       main: ORDERS_MAIN,
       // A short batch delay: the spans are awaited while the app runs.
-      env: { DATABASE_URL: POSTGRES_URL, REDIS_URL, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' },
+      env: {
+        DATABASE_URL: POSTGRES_URL,
+        REDIS_URL,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        // Details are kept from the public by default: this suite reads them as an operator does.
+        HEALTH_DETAILS_TOKEN: DETAILS_TOKEN,
+      },
     });
   });
 
@@ -138,7 +147,7 @@ describe('orders app start-up', () => {
   it('serves exact health bodies for its PostgreSQL and Redis indicators, exports them as gauges, and traces none of their checks', async () => {
     const ready = await fetch(`${app.url}/health/ready`);
     expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: 'ok' } });
-    const health = await fetch(`${app.url}/health`);
+    const health = await fetch(`${app.url}/health`, { headers: { authorization: `Bearer ${DETAILS_TOKEN}` } });
     const up = { status: 'up' };
     expect({ status: health.status, body: await health.json() }).toEqual({
       status: 200,

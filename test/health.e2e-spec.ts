@@ -119,10 +119,15 @@ const servicesHere = requireServices('postgres', 'redis', 'redis-server');
       pool = new Pool({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
       redis = new Redis(REDIS_URL, { lazyConnect: true });
       await redis.connect();
-      app = await bootstrap(adapter, { indicators: [new PostgresHealthIndicator(pool), new RedisHealthIndicator(redis)] }, logs, {
-        controllers: [PingController],
-        providers: [{ provide: APP_GUARD, useClass: DenyAllGuard }],
-      });
+      app = await bootstrap(
+        adapter,
+        { details: 'always', indicators: [new PostgresHealthIndicator(pool), new RedisHealthIndicator(redis)] },
+        logs,
+        {
+          controllers: [PingController],
+          providers: [{ provide: APP_GUARD, useClass: DenyAllGuard }],
+        },
+      );
       health = app.get(HealthService);
     });
 
@@ -360,6 +365,69 @@ const servicesHere = requireServices('postgres', 'redis', 'redis-server');
   });
 });
 
+describe.each(ADAPTERS)('health details by default on %s', (adapter) => {
+  const logs = new LogCapture();
+  let app: INestApplication;
+  const indicators = [
+    { name: 'db', check: () => ({ status: 'up' as const }) },
+    { name: 'cache', check: () => ({ status: 'down' as const, message: 'not connected' }) },
+  ];
+  const full = {
+    status: 'error',
+    info: { db: UP },
+    error: { cache: { status: 'down', message: 'not connected' } },
+    details: { db: UP, cache: { status: 'down', message: 'not connected' } },
+  };
+
+  beforeAll(async () => {
+    app = await bootstrap(adapter, { port: 0, host: '127.0.0.1', indicators }, logs);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('shows only the status on the application port, with or without credentials', async () => {
+    const seen = await Promise.all(
+      [
+        ['/health', {}],
+        ['/health/ready', {}],
+        ['/health', { authorization: 'Bearer anything' }],
+      ].map(async ([path, headers]) => {
+        const res = await probe(app, path as string, headers as Record<string, string>);
+        return [res.status, res.body];
+      }),
+    );
+    expect(seen).toEqual([
+      [503, { status: 'error' }],
+      [503, { status: 'error' }],
+      [503, { status: 'error' }],
+    ]);
+  });
+
+  it('shows the details on the internal port (health.port)', async () => {
+    const port = app.get(HealthEndpoint).port;
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      return [res.status, await res.json()] as const;
+    };
+    expect([await get('/health'), await get('/health/ready')]).toEqual([
+      [503, full],
+      [503, { status: 'error', error: full.error }],
+    ]);
+  });
+
+  it('starts without a token or an internal port, and then shows details to nobody', async () => {
+    const bare = await bootstrap(adapter, { indicators }, new LogCapture());
+    try {
+      const res = await probe(bare, '/health');
+      expect([res.status, res.body]).toEqual([503, { status: 'error' }]);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 describe.each(ADAPTERS)('process and HTTP indicators on %s', (adapter) => {
   const logs = new LogCapture();
   let app: INestApplication;
@@ -374,7 +442,7 @@ describe.each(ADAPTERS)('process and HTTP indicators on %s', (adapter) => {
     });
     await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
     downstreamUrl = `http://127.0.0.1:${(downstream.address() as { port: number }).port}`;
-    app = await bootstrap(adapter, { timeoutMs: 300 }, logs);
+    app = await bootstrap(adapter, { details: 'always', timeoutMs: 300 }, logs);
   });
 
   afterAll(async () => {

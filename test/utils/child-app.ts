@@ -27,7 +27,10 @@ export class ChildApp {
   readonly lines: string[] = [];
   stderr = '';
   url = '';
+  /** What stdout ended with after its last newline: a line cut short, if not empty. */
+  unterminated = '';
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly stdoutEnd: Promise<void>;
 
   private constructor(private readonly child: ChildProcess) {
     let pending = '';
@@ -37,6 +40,12 @@ export class ChildApp {
       pending = parts.pop() ?? '';
       this.lines.push(...parts.filter((l) => l.trim() !== ''));
     });
+    this.stdoutEnd = new Promise((resolve) =>
+      child.stdout!.once('end', () => {
+        this.unterminated = pending;
+        resolve();
+      }),
+    );
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
@@ -65,6 +74,27 @@ export class ChildApp {
   /** The process id, for reading its /proc entries. */
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /**
+   * Stops reading the app's stdout, as a stalled log shipper does: once the
+   * pipe and this side's buffer are full, the app's writes fail with EAGAIN.
+   */
+  pauseStdout(): void {
+    this.child.stdout!.pause();
+  }
+
+  /** Reads the app's stdout again. */
+  resumeStdout(): void {
+    this.child.stdout!.resume();
+  }
+
+  /** Resolves when the app's stdout has ended (it exited and everything written was read). */
+  stdoutEnded(timeoutMs: number): Promise<void> {
+    return Promise.race([
+      this.stdoutEnd,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`stdout still open after ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
   }
 
   /** Resident set size in bytes, from /proc (Linux). */

@@ -24,7 +24,11 @@ export class DemoController {
     throw new ServiceUnavailableException('pool exhausted on db-primary.internal:5432');
   }
 
-  /** A fire-and-forget job that fails after the response: logged and reported, the app keeps serving. */
+  /**
+   * A fire-and-forget job that fails after the response: an unhandled rejection. By default it is
+   * logged, reported and flushed, and the process exits 1 as Node would; with
+   * `errors: { unhandledRejections: 'warn' }` the app keeps serving.
+   */
   @Post('background-failure')
   backgroundFailure(): { accepted: true } {
     void Promise.reject(new Error('nightly export failed for ops@example.com'));

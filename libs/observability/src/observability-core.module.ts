@@ -11,6 +11,9 @@ import { ShutdownBudget } from './work/shutdown-budget';
 import { LOG, type LogHandle, METRICS_REGISTRY, OPTIONS, SCRUBBER } from './work/work.constants';
 import { WorkPipeline } from './work/work-pipeline';
 
+/** The most the log stream's close waits for its buffer to drain. */
+const MAX_LOG_CLOSE_MS = 2_000;
+
 const EXPORTS = [OPTIONS, SCRUBBER, LOG, METRICS_REGISTRY, RequestContextService, WorkPipeline, ShutdownBudget];
 
 /**
@@ -25,7 +28,10 @@ const EXPORTS = [OPTIONS, SCRUBBER, LOG, METRICS_REGISTRY, RequestContextService
 @Global()
 @Module({})
 export class ObservabilityCoreModule implements OnApplicationShutdown {
-  constructor(@Inject(LOG) private readonly log: LogHandle) {}
+  constructor(
+    @Inject(LOG) private readonly log: LogHandle,
+    private readonly budget: ShutdownBudget,
+  ) {}
 
   /** `optionsProviders` and `imports` come from `ObservabilityModule.forRoot()`/`forRootAsync()`. */
   static register(optionsProviders: Provider[], imports: DynamicModule['imports']): DynamicModule {
@@ -58,8 +64,12 @@ export class ObservabilityCoreModule implements OnApplicationShutdown {
     };
   }
 
-  /** Writes out buffered log lines, after every pillar had its last say. */
-  onApplicationShutdown(): void {
-    this.log.close();
+  /**
+   * Writes out buffered log lines, after every pillar had its last say: waits
+   * for them at most 2 s and never past the shutdown budget, so that a stalled
+   * log reader cannot hold the process (what is left counts as dropped).
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.log.close(Math.min(MAX_LOG_CLOSE_MS, this.budget.remainingMs()));
   }
 }

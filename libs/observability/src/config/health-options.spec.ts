@@ -16,7 +16,7 @@ describe('resolveHealthOptions', () => {
       readyPath: '/health/ready',
       timeoutMs: 1000,
       indicators: [],
-      details: 'always',
+      details: 'authorized',
       token: undefined,
       port: undefined,
       host: '0.0.0.0',
@@ -72,6 +72,14 @@ describe('resolveHealthOptions', () => {
     expect([explicit.token, explicit.shutdown]).toEqual(['given', { enabled: true, drainDelayMs: 10, timeoutMs: 20 }]);
   });
 
+  it("keeps details from the application port by default: 'authorized', with neither a token nor an internal port", () => {
+    // Nobody sees details until a token or health.port is set: the secure default needs no setting to start.
+    expect(resolveHealthOptions({}, {})).toMatchObject({ details: 'authorized', token: undefined, port: undefined });
+    expect(resolveHealthOptions({ details: 'authorized' }, {})).toMatchObject({ details: 'authorized', token: undefined, port: undefined });
+    expect(resolveHealthOptions({}, { HEALTH_DETAILS_TOKEN: 'from-env' })).toMatchObject({ details: 'authorized', token: 'from-env' });
+    expect(resolveHealthOptions({ details: 'always' }, {}).details).toBe('always');
+  });
+
   it('gives each call its own indicators array', () => {
     const given = [indicator('db')];
     const resolved = resolveHealthOptions({ indicators: given }, {});
@@ -97,10 +105,6 @@ describe('resolveHealthOptions', () => {
       [{ timeoutMs: 0 }, 'Invalid health.timeoutMs: 0. Expected a whole number of milliseconds, at least 1.'],
       [{ timeoutMs: 1.5 }, 'Invalid health.timeoutMs: 1.5. Expected a whole number of milliseconds, at least 1.'],
       [{ details: 'public' }, 'Invalid health.details: "public". Expected one of always, authorized, never.'],
-      [
-        { details: 'authorized' },
-        'Invalid health.details: "authorized". Expected "always" or "never"; "authorized" needs health.token (or HEALTH_DETAILS_TOKEN) or health.port, or nobody could see the details.',
-      ],
       [{ token: '' }, 'Invalid health.token: "[given]". Expected a non-empty string.'],
       [{ port: 70000 }, 'Invalid health.port: 70000. Expected a port number from 0 to 65535.'],
       [{ host: ' ' }, 'Invalid health.host: " ". Expected a non-empty host name or address.'],

@@ -50,14 +50,9 @@ export function resolveHealthOptions(raw: HealthOptions | boolean | undefined, e
   const indicators = indicatorList(o.indicators);
   const details = pickEnum<HealthDetailsVisibility>(o.details, 'health.details', VISIBILITIES, defaults.details);
   const token = text(o.token, 'health.token', 'a non-empty string', true) ?? readEnv(env, ENV.healthDetailsToken);
+  // 'authorized' with neither a token nor a port shows details to nobody: the
+  // default, so that nothing of the dependencies is public until asked for.
   const internalPort = port(o.port, 'health.port');
-  if (details === 'authorized' && token === undefined && internalPort === undefined) {
-    throw new ObservabilityConfigError(
-      'health.details',
-      details,
-      `"always" or "never"; "authorized" needs health.token (or ${ENV.healthDetailsToken}) or health.port, or nobody could see the details`,
-    );
-  }
   const host = text(o.host, 'health.host', 'a non-empty host name or address') ?? defaults.host;
 
   const drainEnv = { env, name: ENV.shutdownDrainDelay };

@@ -56,8 +56,23 @@ export interface ErrorsOptions {
    * Unknown errors are always reported. @default every status from 500 to 599
    */
   reportStatuses?: number[] | ((status: number) => boolean);
-  /** Log and report unhandled rejections and uncaught exceptions. @default true */
+  /**
+   * Log and report unhandled rejections and uncaught exceptions. `false` leaves
+   * both to Node (and to handlers of your own).
+   * @default true
+   */
   captureUnhandled?: boolean;
+  /**
+   * What an unhandled promise rejection does once it is logged and reported
+   * (with `captureUnhandled` on). `'throw'` follows Node's default
+   * (`--unhandled-rejections=throw`): logged at `fatal`, reported, flushed, then
+   * rethrown as an uncaught exception, so the process exits with code 1 — a
+   * `void bootstrap()` whose `app.listen()` fails (port in use) does not exit 0,
+   * which process managers read as a clean stop. `'warn'` logs and reports it at
+   * `error` and keeps serving: an opt-in for apps that leave promises unawaited.
+   * @default 'throw'
+   */
+  unhandledRejections?: 'throw' | 'warn';
 }
 
 /** Metrics options. */
@@ -66,7 +81,12 @@ export interface MetricsOptions {
   enabled?: boolean;
   /** Path of the scrape endpoint. It is served before Nest's router: global guards do not apply. @default '/metrics' */
   path?: string;
-  /** Serve the endpoint on its own port instead of the application's (0 picks a free one). @default the application's port */
+  /**
+   * Serve the endpoint on its own port instead of the application's (0 picks a
+   * free one). It must differ from `health.port` and from the port the
+   * application listens on: start-up stops with an error naming it otherwise.
+   * @default the application's port
+   */
   port?: number;
   /** Address the separate port binds to. @default '0.0.0.0' */
   host?: string;
@@ -179,18 +199,22 @@ export interface HealthOptions {
    */
   indicators?: HealthIndicator[];
   /**
-   * Who sees indicator details. `'always'`: everyone. `'authorized'`: requests
-   * bearing `Authorization: Bearer <token>`, and every request on `port`;
-   * others get only `{"status": …}`. `'never'`: nobody, on any port.
+   * Who sees indicator details. `'authorized'` (the default): every request on
+   * the internal `port`, and requests bearing `Authorization: Bearer <token>`;
+   * everyone else gets only `{"status": …}` — with neither a token nor a port
+   * set, nobody sees details, so nothing of the dependencies is public unless
+   * asked for. `'always'`: everyone, on every port. `'never'`: nobody, on any port.
    * Bodies never carry hosts, ports, user names, connection strings or stacks either way.
-   * @default 'always'
+   * @default 'authorized'
    */
   details?: HealthDetailsVisibility;
   /** The bearer token that shows details when `details` is `'authorized'`. @default process.env.HEALTH_DETAILS_TOKEN */
   token?: string;
   /**
    * Also serve the endpoints on this internal port, with details when `details`
-   * is `'authorized'` (0 picks a free port). The application's port keeps serving them.
+   * is `'authorized'` (0 picks a free port). The application's port keeps serving
+   * them. It must differ from `metrics.port` and from the port the application
+   * listens on: start-up stops with an error naming it otherwise.
    * @default none
    */
   port?: number;
@@ -267,7 +291,12 @@ export interface ResolvedObservabilityOptions {
     maxLabelSets: number;
     exemplars: boolean;
   };
-  errors: { enabled: boolean; reportStatuses: (status: number) => boolean; captureUnhandled: boolean };
+  errors: {
+    enabled: boolean;
+    reportStatuses: (status: number) => boolean;
+    captureUnhandled: boolean;
+    unhandledRejections: 'throw' | 'warn';
+  };
   redaction: { enabled: boolean; keys: string[]; patterns: RedactionPattern[]; censor: string };
   health: ResolvedHealthOptions;
 }

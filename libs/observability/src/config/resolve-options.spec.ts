@@ -27,7 +27,7 @@ describe('resolveOptions', () => {
           maxLabelSets: 1000,
           exemplars: true,
         },
-        errors: { enabled: true, reportStatuses: expect.any(Function), captureUnhandled: true },
+        errors: { enabled: true, reportStatuses: expect.any(Function), captureUnhandled: true, unhandledRejections: 'throw' },
         redaction: { enabled: true, keys: [], patterns: [], censor: '[REDACTED]' },
         health: {
           enabled: true,
@@ -36,7 +36,7 @@ describe('resolveOptions', () => {
           readyPath: '/health/ready',
           timeoutMs: 1000,
           indicators: [],
-          details: 'always',
+          details: 'authorized',
           token: undefined,
           port: undefined,
           host: '0.0.0.0',
@@ -248,6 +248,11 @@ describe('resolveOptions', () => {
         'Invalid logging.destination: 42. Expected a file path or a stream with a write() method.',
       ],
       ['an empty censor', { redaction: { censor: '' } }, 'Invalid redaction.censor: "". Expected a non-empty string.'],
+      [
+        'an unknown unhandled-rejection mode',
+        { errors: { unhandledRejections: 'crash' } },
+        'Invalid errors.unhandledRejections: "crash". Expected one of throw, warn. Fix the "errors.unhandledRejections" option passed to ObservabilityModule.forRoot().',
+      ],
     ])('rejects %s', (_case, options, message) => {
       expect(() => resolveOptions(untyped(options), {})).toThrow(message);
     });
@@ -258,6 +263,38 @@ describe('resolveOptions', () => {
       expect(() => resolveOptions({}, { LOG_FORMAT: 'xml' })).toThrow(
         expect.objectContaining({ name: 'ObservabilityConfigError', source: 'LOG_FORMAT', value: 'xml', accepted: 'one of json, pretty' }),
       );
+    });
+  });
+
+  describe('errors.unhandledRejections', () => {
+    it("follows Node's default (throw) unless told to warn", () => {
+      expect(resolveOptions({}, {}).errors.unhandledRejections).toBe('throw');
+      expect(resolveOptions({ errors: { unhandledRejections: 'warn' } }, {}).errors.unhandledRejections).toBe('warn');
+      expect(resolveOptions({ errors: { unhandledRejections: 'throw' } }, {}).errors.unhandledRejections).toBe('throw');
+    });
+  });
+
+  describe('side ports', () => {
+    it('refuses metrics.port equal to health.port, naming both options and the port', () => {
+      const resolve = () => resolveOptions({ metrics: { port: 9464 }, health: { port: 9464 } }, {});
+      expect(resolve).toThrow(ObservabilityConfigError);
+      expect(resolve).toThrow(
+        'Invalid health.port: 9464. Expected a port other than metrics.port (9464): /metrics and the health probes each need a port of their own. ' +
+          'Fix the "health.port" option passed to ObservabilityModule.forRoot().',
+      );
+    });
+
+    it('accepts different ports, two free ports picked by 0, and a port shared with a switched-off pillar', () => {
+      expect(resolveOptions({ metrics: { port: 9464 }, health: { port: 9465 } }, {})).toMatchObject({
+        metrics: { port: 9464 },
+        health: { port: 9465 },
+      });
+      expect(resolveOptions({ metrics: { port: 0 }, health: { port: 0 } }, {})).toMatchObject({
+        metrics: { port: 0 },
+        health: { port: 0 },
+      });
+      expect(() => resolveOptions({ metrics: { enabled: false, port: 9464 }, health: { port: 9464 } }, {})).not.toThrow();
+      expect(() => resolveOptions({ metrics: { port: 9464 }, health: { enabled: false, port: 9464 } }, {})).not.toThrow();
     });
   });
 

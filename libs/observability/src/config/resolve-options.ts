@@ -51,7 +51,8 @@ const METRICS_KEYS = optionKeys<MetricsOptions>({
 });
 // A union has no common keys to check against: listed by hand.
 const AUTH_KEYS = ['bearerToken', 'username', 'password'] as const;
-const ERRORS_KEYS = optionKeys<ErrorsOptions>({ enabled: true, reportStatuses: true, captureUnhandled: true });
+const ERRORS_KEYS = optionKeys<ErrorsOptions>({ enabled: true, reportStatuses: true, captureUnhandled: true, unhandledRejections: true });
+const UNHANDLED_REJECTIONS: readonly Resolved['errors']['unhandledRejections'][] = ['throw', 'warn'];
 const REDACTION_KEYS = optionKeys<RedactionOptions>({ enabled: true, keys: true, patterns: true, censor: true });
 const PATTERN_KEYS = optionKeys<RedactionPattern>({ name: true, pattern: true });
 
@@ -70,7 +71,7 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
   }
   rejectUnknownKeys(o, '', TOP_KEYS);
 
-  return {
+  const resolved: Resolved = {
     serviceName: text(o.serviceName, 'serviceName') ?? readEnv(env, ENV.serviceName) ?? DEFAULTS.serviceName,
     serviceVersion: text(o.serviceVersion, 'serviceVersion') ?? readEnv(env, ENV.serviceVersion) ?? DEFAULTS.serviceVersion,
     environment: text(o.environment, 'environment') ?? readEnv(env, ENV.environment) ?? DEFAULTS.environment,
@@ -82,6 +83,23 @@ export function resolveOptions(options: ObservabilityModuleOptions | undefined, 
     redaction: resolveRedaction(o.redaction),
     health: resolveHealthOptions(o.health, env),
   };
+  checkSidePorts(resolved.metrics, resolved.health);
+  return resolved;
+}
+
+/**
+ * `/metrics` and the health probes on one port: the second server could not
+ * listen. Checked here so that it stops start-up naming both options; a side
+ * port equal to the application's own port is only known when the application
+ * listens (see `SidePortServer.reserve`). Port 0 picks a free port for each.
+ */
+function checkSidePorts(metrics: Resolved['metrics'], health: Resolved['health']): void {
+  if (!metrics.enabled || !health.enabled || metrics.port === undefined || metrics.port === 0 || health.port !== metrics.port) return;
+  throw new ObservabilityConfigError(
+    'health.port',
+    health.port,
+    `a port other than metrics.port (${metrics.port}): /metrics and the health probes each need a port of their own`,
+  );
 }
 
 function resolveHttp(raw: HttpOptions | undefined): Resolved['http'] {
@@ -179,6 +197,12 @@ function resolveErrors(raw: ErrorsOptions | boolean | undefined): Resolved['erro
     enabled: flag(errors.enabled, 'errors.enabled'),
     reportStatuses,
     captureUnhandled: flag(errors.captureUnhandled, 'errors.captureUnhandled'),
+    unhandledRejections: pickEnum(
+      errors.unhandledRejections,
+      'errors.unhandledRejections',
+      UNHANDLED_REJECTIONS,
+      DEFAULTS.unhandledRejections,
+    ),
   };
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 
+import { DEFAULTS } from '../config/options.defaults';
 import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { ErrorReporter } from '../sdk/sentry';
 import { getTelemetry } from '../sdk/telemetry';
@@ -34,7 +35,12 @@ class ProcessErrorsLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (!this.options.errors.enabled || !this.options.errors.captureUnhandled) return;
-    this.handlers = new ProcessErrorHandlers(this.pipeline, this.reporter, getTelemetry()?.config.sentry?.flushTimeoutMillis ?? 2_000);
+    this.handlers = new ProcessErrorHandlers(
+      this.pipeline,
+      this.reporter,
+      getTelemetry()?.config.sentry?.flushTimeoutMillis ?? DEFAULTS.sentryFlushTimeoutMillis,
+      this.options.errors.unhandledRejections,
+    );
     this.handlers.install();
   }
 

@@ -20,7 +20,7 @@ function setup() {
   const filter = new ObservabilityExceptionFilter(
     { httpAdapter: undefined } as unknown as HttpAdapterHost,
     resolveOptions({}, {}),
-    { logger: pino(logs), flush: () => undefined, close: () => undefined, droppedLines: 0 },
+    { logger: pino(logs), flush: () => undefined, close: async () => undefined, droppedLines: 0 },
     requestContext,
     pipeline,
   );

@@ -60,11 +60,13 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const route = routeOf(req);
     const clientError = exception instanceof HttpException && status < 500;
+    // What the client's body says beyond the message (validation messages): the line shows it too.
+    const details = clientError ? bodyMessages(exception) : undefined;
     if (clientError && !this.options.errors.reportStatuses(status)) {
-      this.handled(exception, 'client', status, route, false);
+      this.handled(exception, 'client', status, route, false, messageOf(exception), details);
       return super.catch(exception, host);
     }
-    const requestId = this.handled(exception, clientError ? 'client' : 'server', status, route);
+    const requestId = this.handled(exception, clientError ? 'client' : 'server', status, route, true, messageOf(exception), details);
     // A reported 4xx keeps the body Nest gives it; only server errors get the safe body.
     if (clientError) return super.catch(exception, host);
     const adapter = this.adapterHost.httpAdapter;
@@ -101,6 +103,7 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
     route: string | undefined,
     reported = true,
     message = messageOf(exception),
+    details?: string | readonly string[],
   ): string | undefined {
     const unit = this.requestContext.state();
     this.pipeline.fail({
@@ -113,6 +116,7 @@ export class ObservabilityExceptionFilter extends BaseExceptionFilter {
       route,
       origin: undefined,
       reported,
+      details,
     });
     return unit?.requestId;
   }
@@ -138,6 +142,19 @@ function genericMessage(status: number): string {
 function messageOf(exception: unknown): string {
   if (exception instanceof Error) return exception.message;
   return typeof exception === 'string' ? exception : 'non-error thrown';
+}
+
+/**
+ * The `message` of a 4xx body when it says more than the exception's own
+ * message: the array a `ValidationPipe` (or `new BadRequestException([...])`)
+ * gives, or a text other than the message. Read, never rendered: the body is
+ * Nest's to send, and it is already built.
+ */
+function bodyMessages(exception: HttpException): string | readonly string[] | undefined {
+  const body = exception.getResponse();
+  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+  if (Array.isArray(message)) return message.every((m) => typeof m === 'string') ? (message as string[]) : undefined;
+  return typeof message === 'string' && message !== exception.message ? message : undefined;
 }
 
 function routeOf(req: { route?: { path?: unknown }; routeOptions?: { url?: string } } | undefined): string | undefined {

@@ -3,11 +3,14 @@ import type { WorkPipeline } from '../work/work-pipeline';
 import { errorType } from './error-type';
 
 /**
- * Errors outside requests: unhandled promise rejections (an event handler, a
- * scheduled job) are logged and reported and the app keeps serving; an
- * uncaught exception is logged at fatal, reported and flushed, then rethrown
- * so that the process exits as Node would (exit code 1, the stack on stderr).
- * Logging and reporting are the pillars' hooks: this class only catches.
+ * Errors outside requests. An uncaught exception is logged at fatal, reported
+ * and flushed, then rethrown so that the process exits as Node would (exit
+ * code 1, the stack on stderr). An unhandled promise rejection does the same by
+ * default, as Node's `--unhandled-rejections=throw` does: a `void bootstrap()`
+ * whose `app.listen()` failed must not exit 0, which process managers read as a
+ * clean stop. With `errors.unhandledRejections: 'warn'` a rejection is logged
+ * and reported and the app keeps serving. Logging and reporting are the
+ * pillars' hooks: this class only catches.
  * @internal
  */
 export class ProcessErrorHandlers {
@@ -17,15 +20,21 @@ export class ProcessErrorHandlers {
     private readonly pipeline: WorkPipeline,
     private readonly reporter: ErrorReporter | undefined,
     private readonly flushTimeoutMs: number,
+    private readonly unhandledRejections: 'throw' | 'warn',
   ) {}
 
   private readonly onRejection = (reason: unknown): void => {
+    const message = `unhandled promise rejection: ${reason instanceof Error ? reason.message : String(reason)}`;
+    if (this.unhandledRejections === 'throw') {
+      this.end(reason, message, 'unhandledRejection');
+      return;
+    }
     // The pipeline never throws: reporting must not turn a rejection into a crash.
     this.pipeline.fail({
       error: reason,
       severity: 'server',
       errorType: errorType(reason),
-      message: `unhandled promise rejection: ${reason instanceof Error ? reason.message : String(reason)}`,
+      message,
       unit: undefined,
       status: undefined,
       route: undefined,
@@ -35,16 +44,22 @@ export class ProcessErrorHandlers {
   };
 
   private readonly onException = (error: unknown): void => {
+    this.end(error, `uncaught exception: ${error instanceof Error ? error.message : String(error)}`, 'uncaughtException');
+  };
+
+  /** A failure that ends the process: logged at fatal (and flushed), reported, the reports sent, then rethrown. */
+  private end(error: unknown, message: string, origin: 'unhandledRejection' | 'uncaughtException'): void {
+    // Removed first: the rethrow below must reach Node, not these handlers again.
     this.uninstall();
     this.pipeline.fail({
       error,
       severity: 'fatal',
       errorType: errorType(error),
-      message: `uncaught exception: ${error instanceof Error ? error.message : String(error)}`,
+      message,
       unit: undefined,
       status: undefined,
       route: undefined,
-      origin: 'uncaughtException',
+      origin,
       reported: true,
     });
     const rethrow = () => {
@@ -55,7 +70,7 @@ export class ProcessErrorHandlers {
     };
     if (this.reporter) void this.reporter.close(this.flushTimeoutMs).then(rethrow, rethrow);
     else rethrow();
-  };
+  }
 
   install(): void {
     if (this.installed) return;

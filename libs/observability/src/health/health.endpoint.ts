@@ -112,6 +112,13 @@ export class HealthEndpoint implements OnApplicationBootstrap, OnApplicationShut
       // Probes must not take the process down.
       (error) => this.logger.error({ err: error }, 'nestjs-observability: the health port failed'),
     );
+    this.internal.reserve(
+      this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined,
+      () =>
+        new ObservabilityError(
+          `Cannot serve health probes on health.port ${port}: it is the application's own port (app.listen(${port})). Give health.port a port of its own, or leave it unset.`,
+        ),
+    );
   }
 
   /** Answers a probe and returns true; returns false at once for any other request. */

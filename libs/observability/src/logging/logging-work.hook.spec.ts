@@ -149,6 +149,30 @@ describe('ErrorLineHook', () => {
       error_type: 'NotFoundException',
     });
     expect(record).not.toHaveProperty('err');
+    expect(record).not.toHaveProperty('messages');
+  });
+
+  it("writes the messages the client's body gave on the warn line, scrubbed", () => {
+    const { capture, handle } = setup();
+    new ErrorLineHook(handle).fail(
+      failure({
+        severity: 'client',
+        reported: false,
+        status: 400,
+        errorType: 'BadRequestException',
+        message: 'Bad Request Exception',
+        details: ['name must be a string', 'email must be an email, not ann@x.io'],
+      }),
+    );
+    const record = onlyRecord(capture);
+    expect(record).toMatchObject({
+      level: 'warn',
+      msg: 'Bad Request Exception',
+      status: 400,
+      error_type: 'BadRequestException',
+      messages: ['name must be a string', 'email must be an email, not [REDACTED:email]'],
+    });
+    expect(capture.text()).not.toContain('ann@x.io');
   });
 
   it('writes an error line with the error, status, route and type for a reported failure', () => {
@@ -210,7 +234,7 @@ describe('ErrorLineHook', () => {
   it('does not flush for other failures', () => {
     const { handle } = setup();
     let flushes = 0;
-    const counted: LogHandle = { logger: handle.logger, flush: () => void flushes++, close: () => undefined, droppedLines: 0 };
+    const counted: LogHandle = { logger: handle.logger, flush: () => void flushes++, close: async () => undefined, droppedLines: 0 };
     const hook = new ErrorLineHook(counted);
     hook.fail(failure({}));
     hook.fail(failure({ origin: 'unhandledRejection' }));

@@ -42,8 +42,9 @@ export class RequestLineHook implements WorkHook {
 
 /**
  * The line of every handled error: `warn` for a client's error that is not
- * reported, `error` with the stack for a reported one, `fatal` (written out at
- * once) for an uncaught exception. Lines inside a unit get its ids from the context.
+ * reported (with the `messages` its body gave the client), `error` with the
+ * stack for a reported one, `fatal` (written out at once) for a failure that
+ * ends the process. Lines inside a unit get its ids from the context.
  * @internal
  */
 export class ErrorLineHook implements WorkHook {
@@ -60,9 +61,16 @@ export class ErrorLineHook implements WorkHook {
     } else if (failure.origin !== undefined) {
       logger.error({ err: failure.error }, failure.message);
     } else if (!failure.reported) {
-      logger.warn({ status: failure.status, route: failure.route, error_type: failure.errorType }, failure.message);
+      // `messages`: what the client's body said (validation messages), scrubbed with the rest of the record.
+      logger.warn(
+        { status: failure.status, route: failure.route, error_type: failure.errorType, messages: failure.details },
+        failure.message,
+      );
     } else {
-      logger.error({ err: failure.error, status: failure.status, route: failure.route, error_type: failure.errorType }, failure.message);
+      logger.error(
+        { err: failure.error, status: failure.status, route: failure.route, error_type: failure.errorType, messages: failure.details },
+        failure.message,
+      );
     }
   }
 }

@@ -1,4 +1,6 @@
-import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
+
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 
 import type { Env } from '../config/env';
 import type { LoggingOptions, ObservabilityModuleOptions } from '../config/options.interface';
@@ -188,6 +190,57 @@ describe('createPino', () => {
       const { capture, logger } = setup({ redaction: false });
       logger.info({ password: 'hunter2' }, 'mail ann@x.io');
       expect(onlyRecord(capture)).toMatchObject({ password: 'hunter2', msg: 'mail ann@x.io' });
+    });
+  });
+
+  describe('ids and secrets in free text', () => {
+    const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+    /** Runs `fn` with a span context of these ids active, as a request's server span would be. */
+    function withIds<T>(spanId: string, fn: () => T): T {
+      const span = trace.wrapSpanContext({ traceId: TRACE_ID, spanId, traceFlags: TraceFlags.SAMPLED });
+      return context.with(trace.setSpan(context.active(), span), fn);
+    }
+
+    it("keeps a client's X-Request-ID 4111111111111111 and an all-decimal, Luhn-valid span id on a handler line", () => {
+      const { capture, logger, requestContext } = setup();
+      requestContext.run(() => withIds('5500005555555559', () => logger.info({ order: 7 }, 'charging')), { requestId: '4111111111111111' });
+      expect(onlyRecord(capture)).toMatchObject({
+        request_id: '4111111111111111',
+        trace_id: TRACE_ID,
+        span_id: '5500005555555559',
+        order: 7,
+        msg: 'charging',
+      });
+    });
+
+    it('keeps every all-decimal span id and request id of 10,000 handler lines', () => {
+      const { capture, logger, requestContext } = setup();
+      const count = 10_000;
+      const digits = randomBytes(count * 32);
+      for (let i = 0; i < digits.length; i++) digits[i] = 48 + (digits[i]! % 10);
+      const decimal = (offset: number, length: number) => digits.toString('latin1', offset, offset + length);
+      const expected: { span_id: string; request_id: string }[] = [];
+      for (let i = 0; i < count; i++) {
+        const ids = { span_id: decimal(i * 32, 16), request_id: decimal(i * 32 + 16, 16) };
+        expected.push(ids);
+        requestContext.run(() => withIds(ids.span_id, () => logger.info('handled')), { requestId: ids.request_id });
+      }
+      const seen = capture.records.map((r) => ({ span_id: r.span_id, request_id: r.request_id }));
+      const changed = seen.filter((ids, i) => ids.span_id !== expected[i]!.span_id || ids.request_id !== expected[i]!.request_id);
+      expect({ lines: seen.length, changed: changed.slice(0, 5) }).toEqual({ lines: count, changed: [] });
+    });
+
+    it('keeps password=hunter2 of an error message out of err.message, err.stack and msg', () => {
+      const { capture, logger } = setup();
+      logger.error(new Error('kaboom: db password=hunter2 at 10.0.0.5'));
+      logger.error({ err: new Error('kaboom: db password=hunter2 at 10.0.0.5') }, 'query failed');
+      const [alone, withMessage] = capture.records;
+      const scrubbed = 'kaboom: db password=[REDACTED] at 10.0.0.5';
+      expect(alone).toMatchObject({ msg: scrubbed, err: { type: 'Error', message: scrubbed } });
+      expect(withMessage).toMatchObject({ msg: 'query failed', err: { type: 'Error', message: scrubbed } });
+      for (const record of [alone, withMessage]) expect((record?.err as { stack: string }).stack).toContain(`Error: ${scrubbed}\n    at `);
+      expect(capture.text()).not.toContain('hunter2');
     });
   });
 

@@ -5,6 +5,7 @@ import type { ResolvedObservabilityOptions } from '../config/options.interface';
 import type { RequestContextService } from '../context/request-context.service';
 import type { Scrubber } from '../shared/scrubber';
 import type { LogHandle } from '../work/work.constants';
+import { BoundedDestination, type BoundedDestinationOptions } from './bounded-destination';
 
 /**
  * Marks a record the library built from values it already scrubbed (the request
@@ -16,10 +17,8 @@ export const PRE_SCRUBBED = Symbol('nestjs-observability.pre-scrubbed');
 /** A pino logger and what must be flushed when the application stops. */
 export type PinoHandle = LogHandle;
 
-/** Lines are written in batches of about this many bytes… */
-const LOG_BATCH_BYTES = 4096;
-/** …and at least this often, so a quiet service's lines are not held back. */
-const LOG_FLUSH_INTERVAL_MS = 250;
+/** How long `close()` waits for buffered lines when no timeout is given. */
+const LOG_CLOSE_TIMEOUT_MS = 2_000;
 
 /**
  * Builds the application's pino logger: JSON lines with `time`, `level` (label),
@@ -69,21 +68,15 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
     },
   };
 
-  const destination = createDestination(logging.format, logging.destination);
-  const logger = pino(loggerOptions, destination);
-  const flushable = destination as { flush?: () => void; flushSync?: () => void };
-  // Batched writes cost one write per batch instead of one per line; the timer
-  // bounds how long a line waits. It is the handle's own, stopped by close().
-  const timer = ownsBatchedDestination(logging.format, logging.destination)
-    ? setInterval(() => {
-        try {
-          flushable.flush?.();
-        } catch {
-          // Not open yet, or closed: the next tick or close() writes it.
-        }
-      }, LOG_FLUSH_INTERVAL_MS)
-    : undefined;
-  timer?.unref();
+  const { format, destination } = logging;
+  if (format === 'pretty') return streamHandle(loggerOptions, prettyDestination(destination));
+  if (destination === undefined || typeof destination === 'string') return boundedHandle(loggerOptions, destination);
+  return streamHandle(loggerOptions, destination);
+}
+
+/** Pretty output and a stream the user gave: written as they write, flushed with their `flushSync`, if any. */
+function streamHandle(loggerOptions: LoggerOptions, destination: DestinationStream): PinoHandle {
+  const flushable = destination as { flushSync?: () => void };
   const flush = () => {
     try {
       flushable.flushSync?.();
@@ -91,13 +84,32 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
       // Not ready yet (nothing written) or already closed: nothing to flush.
     }
   };
+  return { logger: pino(loggerOptions, destination), flush, droppedLines: 0, close: () => Promise.resolve(flush()) };
+}
+
+/**
+ * JSON to standard output or a file: a {@link BoundedDestination} (asynchronous
+ * batched writes of whole lines, a capped buffer, a close that gives up in time),
+ * whose one warning per stall goes through the logger, with the service's fields.
+ */
+function boundedHandle(loggerOptions: LoggerOptions, path: string | undefined): PinoHandle {
+  const options: BoundedDestinationOptions = {
+    onDropped: (dropped, total) =>
+      logger.warn(
+        { dropped_lines: dropped, dropped_lines_total: total },
+        `nestjs-observability: the log output stalled; ${dropped} lines were dropped while its buffer was full (lines below warn first)`,
+      ),
+    onError: (error) =>
+      process.emitWarning(`nestjs-observability: log lines can no longer be written (${error.message}); they are dropped and counted`),
+  };
+  const destination = path === undefined ? BoundedDestination.stdout(options) : BoundedDestination.file(path, options);
+  const logger = pino(loggerOptions, destination);
   return {
     logger,
-    flush,
-    droppedLines: 0,
-    close() {
-      clearInterval(timer);
-      flush();
+    flush: () => destination.flushSync(),
+    close: (timeoutMs = LOG_CLOSE_TIMEOUT_MS) => destination.close(timeoutMs),
+    get droppedLines() {
+      return destination.droppedLines;
     },
   };
 }
@@ -119,19 +131,8 @@ function isoTimeCachedPerMillisecond(): () => string {
   };
 }
 
-function ownsBatchedDestination(format: 'json' | 'pretty', destination: string | DestinationStream | undefined): boolean {
-  return format === 'json' && (destination === undefined || typeof destination === 'string');
-}
-
-function createDestination(format: 'json' | 'pretty', destination: string | DestinationStream | undefined): DestinationStream {
-  if (format === 'pretty') {
-    // Loaded only when asked for: pino-pretty is for humans at a terminal.
-    const pretty = require('pino-pretty') as (options: object) => DestinationStream;
-    return pretty({ colorize: destination === undefined && process.stdout.isTTY === true, destination: destination ?? 1, sync: true });
-  }
-  if (destination !== undefined && typeof destination !== 'string') return destination;
-  // Asynchronous, batched writes: no sync I/O and no write per line on the
-  // request path. What is still buffered is flushed every 250 ms, at shutdown,
-  // and by sonic-boom at process exit.
-  return pino.destination({ dest: destination ?? 1, sync: false, minLength: LOG_BATCH_BYTES, mkdir: destination !== undefined });
+function prettyDestination(destination: string | DestinationStream | undefined): DestinationStream {
+  // Loaded only when asked for: pino-pretty is for humans at a terminal.
+  const pretty = require('pino-pretty') as (options: object) => DestinationStream;
+  return pretty({ colorize: destination === undefined && process.stdout.isTTY === true, destination: destination ?? 1, sync: true });
 }

@@ -166,7 +166,7 @@ describe('ErrorCountHook', () => {
         () => undefined,
         () => undefined,
       ),
-      { logger: pino(logs), flush: () => undefined, close: () => undefined, droppedLines: 0 },
+      { logger: pino(logs), flush: () => undefined, close: async () => undefined, droppedLines: 0 },
     );
     const counter = service.counter({ name: 'app_errors_total', help: 'Server errors by error class.', labelNames: ['error_type'] });
     return { registry, hook: new ErrorCountHook(counter) };

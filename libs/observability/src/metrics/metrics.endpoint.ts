@@ -110,6 +110,14 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
         ),
       (error) => this.logger.error({ err: error }, 'nestjs-observability: the metrics port failed'),
     );
+    const application = this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
+    this.server.reserve(
+      application,
+      () =>
+        new ObservabilityError(
+          `Cannot serve metrics on metrics.port ${port}: it is the application's own port (app.listen(${port})). Give metrics.port a port of its own, or leave it unset to serve ${path} on the application's port.`,
+        ),
+    );
   }
 
   async close(): Promise<void> {

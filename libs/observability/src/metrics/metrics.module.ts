@@ -11,6 +11,7 @@ import { APP_ERRORS, CARDINALITY_OVERFLOW, METRICS_GUARD } from './metrics.const
 import { MetricsEndpoint } from './metrics.endpoint';
 import { MetricsService } from './metrics.service';
 import { ErrorCountHook, HttpRedHook } from './metrics-work.hook';
+import { PipelineMetrics } from './pipeline.metrics';
 import { registerRuntimeMetrics } from './runtime.metrics';
 import { attachTracedMetrics } from './traced-metrics';
 
@@ -97,6 +98,12 @@ export class MetricsModule {
           inject: [OPTIONS, MetricsService, WorkPipeline],
         },
         TracedMetricsAttacher,
+        {
+          provide: PipelineMetrics,
+          useFactory: ({ metrics }: ResolvedObservabilityOptions, registry: Registry, log: LogHandle) =>
+            metrics.enabled ? new PipelineMetrics(registry, log) : undefined,
+          inject: [OPTIONS, METRICS_REGISTRY, LOG],
+        },
       );
     }
     return { module: MetricsModule, imports: [DiscoveryModule], providers, exports: [MetricsService] };

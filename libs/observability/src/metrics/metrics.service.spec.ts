@@ -21,7 +21,7 @@ const openMetricsRegistry = () => new (Registry as unknown as new (contentType: 
 function setup(limit = 100) {
   const registry = openMetricsRegistry();
   const logs = new LogCapture();
-  const log: LogHandle = { logger: pino({ level: 'info' }, logs), flush: () => undefined, close: () => undefined, droppedLines: 0 };
+  const log: LogHandle = { logger: pino({ level: 'info' }, logs), flush: () => undefined, close: async () => undefined, droppedLines: 0 };
   const overflows: string[] = [];
   const guard = new CardinalityGuard(
     limit,

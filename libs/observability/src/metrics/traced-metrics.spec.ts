@@ -19,7 +19,7 @@ function service() {
       () => undefined,
       () => undefined,
     ),
-    { logger: pino(new LogCapture()), flush: () => undefined, close: () => undefined, droppedLines: 0 },
+    { logger: pino(new LogCapture()), flush: () => undefined, close: async () => undefined, droppedLines: 0 },
   );
   return { registry, metrics };
 }

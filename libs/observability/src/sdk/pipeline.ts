@@ -23,11 +23,14 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, ConsoleSpanExporter, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 import type { TelemetryConfig } from '../config/telemetry-config';
 import type { Scrubber } from '../shared/scrubber';
+import { JsonConsoleSpanExporter } from './console-span-exporter';
+import { ExportSpanProcessor, type ExportStats, type FailureDetail, statusOfError, type WarningLogger } from './export-processor';
+import { OtlpResponseObserver } from './otlp-response-observer';
 import { createSampler } from './samplers';
 import { ScrubbingSpanProcessor } from './scrubbing-span-processor';
 import { type ErrorReporter, initSentry } from './sentry';
@@ -38,10 +41,17 @@ export interface Pipeline {
   readonly reporter: ErrorReporter | undefined;
   /** Swaps in the scrubber every span and Sentry event goes through. */
   setScrubber(scrubber: Scrubber): void;
-  /** Exports every finished span: flushes the tracer provider this pipeline made, the one spans go to. */
-  forceFlush(): Promise<void>;
-  /** Flushes and stops the tracer provider, NodeSDK's providers and Sentry. */
-  shutdown(): Promise<void>;
+  /** The export's counters (zeros when nothing is exported). */
+  exportStats(): ExportStats;
+  /** Where the export's warnings go (`diag` until then). */
+  setLogger(logger: WarningLogger): void;
+  /**
+   * Exports every finished span: flushes the tracer provider this pipeline made, the one spans go to.
+   * Rejects when spans were left after `timeoutMs` or a failed export.
+   */
+  forceFlush(timeoutMs: number): Promise<void>;
+  /** Flushes (within `timeoutMs`) and stops the tracer provider, NodeSDK's providers and Sentry. */
+  shutdown(timeoutMs: number): Promise<void>;
   /** Disables the instrumentations and unregisters the API globals this pipeline registered. */
   unregister(): void;
 }
@@ -59,10 +69,12 @@ export function startPipeline(config: TelemetryConfig, identity: DetectedResourc
     : undefined;
   const closeSentry = () => (sentry && sentryConfig ? sentry.reporter.close(sentryConfig.flushTimeoutMillis) : undefined);
   const common = { reporter: sentry?.reporter, setScrubber: (scrubber: Scrubber) => scrubbing.setScrubber(scrubber) };
+  const idle = { exportStats: () => NO_EXPORT, setLogger: () => undefined };
 
   if (config.disabled) {
     return {
       ...common,
+      ...idle,
       forceFlush: () => Promise.resolve(),
       async shutdown() {
         await closeSentry();
@@ -75,7 +87,14 @@ export function startPipeline(config: TelemetryConfig, identity: DetectedResourc
   const resource = defaultResource()
     .merge(detectResources({ detectors: [hostDetector, envDetector] }))
     .merge(resourceFromAttributes(identity));
-  const exporter = createSpanExporter(config);
+  const target = createExportTarget(config);
+  const exporting = target
+    ? new ExportSpanProcessor(target.exporter, {
+        ...config.batch,
+        endpoint: target.endpoint,
+        ...(target.observer ? { describeFailure: describeWith(target.observer) } : {}),
+      })
+    : undefined;
   const provider = new NodeTracerProvider({
     resource,
     sampler: sentry?.sampler ?? createSampler(config),
@@ -84,7 +103,8 @@ export function startPipeline(config: TelemetryConfig, identity: DetectedResourc
     // having even when nothing is exported.
     spanProcessors: [
       scrubbing,
-      exporter ? new BatchSpanProcessor(exporter, config.batch) : new NoopSpanProcessor(),
+      // Not the SDK's BatchSpanProcessor: see export-processor.ts for why.
+      exporting ?? new NoopSpanProcessor(),
       ...(sentry?.spanProcessor ? [sentry.spanProcessor] : []),
     ],
   });
@@ -105,11 +125,21 @@ export function startPipeline(config: TelemetryConfig, identity: DetectedResourc
 
   return {
     ...common,
-    forceFlush: () => provider.forceFlush(),
-    async shutdown() {
-      await Promise.all([provider.shutdown(), sdk?.shutdown(), closeSentry()]);
+    exportStats: () => exporting?.stats() ?? NO_EXPORT,
+    setLogger: (logger) => exporting?.setLogger(logger),
+    async forceFlush(timeoutMs) {
+      // The processor first, given the time: the provider's flush swallows its errors.
+      await exporting?.forceFlush(timeoutMs);
+      await provider.forceFlush();
+    },
+    async shutdown(timeoutMs) {
+      // The processor's own deadline comes a little before the caller's, so
+      // that it counts and reports what was left before the caller gives up.
+      const ending = exporting?.shutdown(timeoutMs - Math.min(100, timeoutMs / 10));
+      await Promise.all([ending?.then(() => provider.shutdown()) ?? provider.shutdown(), sdk?.shutdown(), closeSentry()]);
     },
     unregister() {
+      target?.observer?.close();
       for (const instrumentation of instrumentations) instrumentation.disable();
       trace.disable();
       context.disable();
@@ -129,22 +159,48 @@ function createInstrumentations(): Instrumentation[] {
   ];
 }
 
+/** What the export reports before anything is exported, and when nothing is. */
+const NO_EXPORT: ExportStats = Object.freeze({
+  exported: 0,
+  dropped: Object.freeze({ queue_full: 0, export_failed: 0, shutdown: 0 }),
+  exportFailures: 0,
+  queueLength: 0,
+});
+
+/** The exporter, where it sends spans (for warnings) and, for OTLP, the watcher of the collector's answers. */
+interface ExportTarget {
+  exporter: SpanExporter;
+  endpoint: string;
+  observer?: OtlpResponseObserver;
+}
+
 /**
  * The exporter `OTEL_TRACES_EXPORTER` and `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`
  * name; `undefined` for `none`. Both OTLP exporters read the other
  * `OTEL_EXPORTER_OTLP_*` variables (headers, compression) themselves.
  */
-function createSpanExporter(config: TelemetryConfig): SpanExporter | undefined {
+function createExportTarget(config: TelemetryConfig): ExportTarget | undefined {
   if (config.exporter === 'none') return undefined;
-  if (config.exporter === 'console') return new ConsoleSpanExporter();
+  if (config.exporter === 'console') return { exporter: new JsonConsoleSpanExporter(), endpoint: 'console (stderr)' };
   const options = { url: config.tracesUrl, timeoutMillis: config.batch.exportTimeoutMillis };
+  // The URL the exporter will post to: the exporters fall back to env (and then localhost) themselves.
+  const endpoint = config.tracesUrl ?? 'http://localhost:4318/v1/traces';
+  const observer = new OtlpResponseObserver(endpoint);
   if (config.otlpProtocol === 'http/json') {
     // Required only when asked for, as NodeSDK is: protobuf is the default, and
     // an application that never sends JSON should not load its exporter.
     const json = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-    return new json.OTLPTraceExporter(options);
+    return { exporter: new json.OTLPTraceExporter(options), endpoint, observer };
   }
-  return new OTLPTraceExporter(options);
+  return { exporter: new OTLPTraceExporter(options), endpoint, observer };
+}
+
+/** A failure's HTTP status and Retry-After: the collector's answer as seen on the wire, else the error's own `code`. */
+function describeWith(observer: OtlpResponseObserver): (error: Error | undefined) => FailureDetail {
+  return (error) => {
+    const seen = observer.take();
+    return seen.status !== undefined ? seen : statusOfError(error);
+  };
 }
 
 /**

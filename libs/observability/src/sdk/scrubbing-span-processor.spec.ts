@@ -1,3 +1,4 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 import { Scrubber } from '../shared/scrubber';
@@ -39,5 +40,72 @@ describe('ScrubbingSpanProcessor', () => {
       'tenant.id': '***',
       'http.request.method': 'GET',
     });
+  });
+
+  describe('error text', () => {
+    const MESSAGE = 'kaboom: db password=hunter2 at 10.0.0.5';
+    const SCRUBBED = 'kaboom: db password=[REDACTED] at 10.0.0.5';
+
+    /** A span that failed as `recordError` fails one: the exception recorded, the status message the error's. */
+    function failed(scope: string) {
+      provider.getTracer(scope).startActiveSpan('span', (span) => {
+        const error = new Error(MESSAGE);
+        span.recordException(error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+        span.end();
+      });
+      const [span] = memory.getFinishedSpans();
+      if (!span) throw new Error(`no span exported for scope ${scope}`);
+      return span;
+    }
+
+    it.each([
+      ['another instrumentation', '@opentelemetry/instrumentation-pg'],
+      ["the library's own", LIBRARY_SCOPE_NAME],
+    ])('scrubs the status message and the exception event of %s spans', (_case, scope) => {
+      scrubbing.setScrubber(Scrubber.withDefaults());
+      const span = failed(scope);
+      expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: SCRUBBED });
+      expect(span.events.map((e) => e.name)).toEqual(['exception']);
+      expect(span.events[0]?.attributes).toMatchObject({ 'exception.type': 'Error', 'exception.message': SCRUBBED });
+      expect(String(span.events[0]?.attributes?.['exception.stacktrace'])).toContain(`Error: ${SCRUBBED}\n    at `);
+      expect(JSON.stringify({ status: span.status, events: span.events })).not.toContain('hunter2');
+    });
+
+    it('scrubs the attributes of any other event, by key and by value', () => {
+      scrubbing.setScrubber(Scrubber.withDefaults());
+      provider.getTracer(LIBRARY_SCOPE_NAME).startSpan('span').addEvent('retry', { token: 'abc', note: 'mail ann@x.io', attempt: 2 }).end();
+      expect(memory.getFinishedSpans()[0]?.events[0]?.attributes).toEqual({
+        token: '[REDACTED]',
+        note: 'mail [REDACTED:email]',
+        attempt: 2,
+      });
+    });
+  });
+
+  it('keeps id attributes as they are, while a sensitive key still wins', () => {
+    scrubbing.setScrubber(Scrubber.withDefaults());
+    expect(
+      exported('@opentelemetry/instrumentation-kafkajs', {
+        'messaging.message.id': '4111111111111111',
+        'http.request.id': '5500005555555559',
+        'http.route': '/cards/:card',
+        'messaging.destination.token': '4bf92f3577b34da6a3ce929d0e0e4736',
+      }),
+    ).toEqual({
+      'messaging.message.id': '4111111111111111',
+      'http.request.id': '5500005555555559',
+      'http.route': '/cards/:card',
+      'messaging.destination.token': '[REDACTED]',
+    });
+  });
+
+  it('scrubs each string of an array attribute', () => {
+    scrubbing.setScrubber(Scrubber.withDefaults());
+    provider
+      .getTracer('@opentelemetry/instrumentation-undici')
+      .startSpan('span', { attributes: { 'db.query.parameter': ['ann@x.io', 'card 4111 1111 1111 1111'] } })
+      .end();
+    expect(memory.getFinishedSpans()[0]?.attributes).toEqual({ 'db.query.parameter': ['[REDACTED:email]', 'card [REDACTED:card]'] });
   });
 });

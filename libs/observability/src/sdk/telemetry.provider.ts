@@ -33,6 +33,8 @@ export function joinTelemetry(
     environment: options.environment,
   });
   telemetry.setScrubber(scrubber);
+  // Export failures, recoveries and spans lost at shutdown are then written as application log lines.
+  telemetry.setLogger(logger);
 
   const missed = telemetry.loadedBefore.filter((name) => name === 'pg' || name === 'pg-pool' || name === 'ioredis');
   if (telemetry.startedBy === 'module' || missed.length > 0) {

@@ -4,6 +4,9 @@
  * before Nest, the HTTP adapter, `pg` and `ioredis` are loaded.
  *
  *   pipeline.ts         provider, processors, exporter, Sentry, NodeSDK
+ *   export-processor.ts the span export: one queue, one export at a time, backoff, counters
+ *   console-span-exporter.ts  OTEL_TRACES_EXPORTER=console: one JSON line per span on stderr
+ *   otlp-response-observer.ts the collector's HTTP status and Retry-After, which the exporter does not report
  *   samplers.ts         OTEL_TRACES_SAMPLER
  *   service-identity.ts service.name & co., deferred until the module knows them
  *   early-modules.ts    instrumented modules loaded before the pipeline
@@ -19,7 +22,7 @@ import { fillProcessSlot, readProcessSlot, releaseProcessSlot } from './process-
 import { deferredIdentity } from './service-identity';
 import type { Telemetry, TelemetryStarter } from './telemetry.interface';
 
-export type { ServiceIdentity, Telemetry, TelemetryStarter } from './telemetry.interface';
+export type { DropReason, ExportStats, ServiceIdentity, Telemetry, TelemetryStarter, WarningLogger } from './telemetry.interface';
 
 /** The running pipeline, if one was started in this process. */
 export function getTelemetry(): Telemetry | undefined {
@@ -55,14 +58,16 @@ function createTelemetry(config: TelemetryConfig, startedBy: TelemetryStarter): 
     setServiceIdentity: identity.settle,
     setScrubber: pipeline.setScrubber,
     reporter: pipeline.reporter,
+    exportStats: pipeline.exportStats,
+    setLogger: pipeline.setLogger,
     flush(timeoutMs) {
       // Spans wait for the identity; a flush means now, so the defaults fill the gaps.
       identity.settle(undefined);
-      return withTimeout(pipeline.forceFlush(), timeoutMs);
+      return withTimeout(pipeline.forceFlush(timeoutMs), timeoutMs);
     },
     shutdown(timeoutMs) {
       identity.settle(undefined);
-      shutdownPromise ??= withTimeout(pipeline.shutdown(), timeoutMs).then((flushed) => {
+      shutdownPromise ??= withTimeout(pipeline.shutdown(timeoutMs), timeoutMs).then((flushed) => {
         // Leave the process as it was found, even after a timeout: a later
         // application in the same process starts a pipeline of its own.
         pipeline.unregister();

@@ -1,3 +1,5 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
 import { Scrubber, type ScrubberPolicy } from './scrubber';
 
 const policy = (overrides: Partial<ScrubberPolicy> = {}): ScrubberPolicy => ({
@@ -107,6 +109,182 @@ describe('Scrubber', () => {
       const out = scrubber.scrubString(input);
       expect(out).not.toMatch(/4111[ -]?1111[ -]?1111[ -]?1111/);
       expect(out).toContain('[REDACTED:card]');
+    });
+  });
+
+  describe('ids', () => {
+    // All-decimal, Luhn-valid, Visa prefix: a card number by shape, and a valid span id or request id too.
+    const DECIMAL_ID = VISA;
+
+    it.each([
+      'trace_id',
+      'span_id',
+      'parent_span_id',
+      'request_id',
+      'traceId',
+      'spanId',
+      'requestId',
+      'trace.id',
+      'span.id',
+      'http.request.id',
+      'x-request-id',
+      'job_id',
+      'messaging.message.id',
+    ])('keeps the value under the id key %s as it is', (key) => {
+      expect(scrubber.scrub({ [key]: DECIMAL_ID })).toEqual({ [key]: DECIMAL_ID });
+    });
+
+    it('keeps a route template under route and http.route', () => {
+      const route = '/cards/:card/owner/:email';
+      expect(scrubber.scrub({ route, 'http.route': route })).toEqual({ route, 'http.route': route });
+    });
+
+    it('exempts exact id keys only, not keys that contain one', () => {
+      expect(scrubber.scrub({ note_request_id: `card ${VISA}` })).toEqual({ note_request_id: 'card [REDACTED:card]' });
+    });
+
+    it('still censors an id-like key that is sensitive: a sensitive key wins', () => {
+      const custom = new Scrubber(policy({ keys: ['request'] }));
+      expect(custom.scrub({ request_id: 'abc-123', span_id: DECIMAL_ID })).toEqual({ request_id: '[REDACTED]', span_id: DECIMAL_ID });
+      expect(scrubber.scrub({ token: '4bf92f3577b34da6a3ce929d0e0e4736', session_id: 'abc' })).toEqual({
+        token: '[REDACTED]',
+        session_id: '[REDACTED]',
+      });
+      expect(scrubber.isIdKey('request_id')).toBe(true);
+      expect(custom.isIdKey('request_id')).toBe(false);
+    });
+
+    it('keeps a whole value shaped like a W3C span id (16 lowercase hex with a letter) or trace id (32)', () => {
+      for (const id of ['00f067aa0ba902b7', '4bf92f3577b34da6a3ce929d0e0e4736', '00000000000000000000000000000001']) {
+        expect(scrubber.scrubString(id)).toBe(id);
+        expect(scrubber.scrub({ parent: id })).toEqual({ parent: id });
+      }
+    });
+
+    it('keeps an all-decimal, card-valid span id under its id key, but redacts the same digits as a bare value', () => {
+      // Alone, 16 Luhn-valid digits with a card prefix are a card: a body field like `card` must not leak.
+      for (const id of [DECIMAL_ID, '5500005555555559', '4111111111111111']) {
+        expect(scrubber.scrub({ span_id: id, request_id: id })).toEqual({ span_id: id, request_id: id });
+        expect(scrubber.scrub({ card: id })).toEqual({ card: '[REDACTED:card]' });
+        expect(scrubber.scrubString(id)).toBe('[REDACTED:card]');
+      }
+    });
+
+    it('keeps a card-shaped span id inside a traceparent and a Luhn-valid digit run inside a UUID-like token', () => {
+      const traceparent = `00-4bf92f3577b34da6a3ce929d0e0e4736-${DECIMAL_ID}-01`;
+      expect(scrubber.scrubString(`parent ${traceparent} ok`)).toBe(`parent ${traceparent} ok`);
+      expect(scrubber.scrubString(`id abcdef12-${DECIMAL_ID}`)).toBe(`id abcdef12-${DECIMAL_ID}`);
+    });
+
+    it('redacts nothing in a million random span ids, trace ids, UUIDs and digit-only request ids', () => {
+      const count = 1_000_000;
+      const bytes = randomBytes(count * 24);
+      // Random bytes turned into ASCII digits in place: one buffer, sliced, for every decimal id.
+      const digits = randomBytes(count * 36);
+      for (let i = 0; i < digits.length; i++) digits[i] = 48 + (digits[i]! % 10);
+      const decimal = (offset: number, length: number) => digits.toString('latin1', offset, offset + length);
+      const seen: string[] = [];
+      const note = (path: string, before: unknown, after: unknown) => {
+        if (seen.length < 10) seen.push(`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+      };
+      let redactions = 0;
+      for (let i = 0; i < count; i++) {
+        // One in four span ids all-decimal: ~10% of those pass Luhn, and many start like a card.
+        const spanId = i % 4 === 0 ? decimal(i * 36, 16) : bytes.toString('hex', i * 24, i * 24 + 8);
+        const traceId = bytes.toString('hex', i * 24 + 8, i * 24 + 24);
+        // Request ids as clients send them: half digit-only (16–20 digits), half UUIDs.
+        const requestId = i % 2 === 0 ? decimal(i * 36 + 16, 16 + (i % 5)) : randomUUID();
+        // One record in five also carries the ids in free text: the UUID and a traceparent.
+        const inText = i % 5 === 0;
+        const msg = inText ? `handled ${requestId.length === 36 ? requestId : 'request'} in 00-${traceId}-${spanId}-01` : 'handled';
+        const record = { span_id: spanId, trace_id: traceId, request_id: requestId, msg };
+        const out = scrubber.scrub(record);
+        if (out.span_id !== spanId || out.trace_id !== traceId || out.request_id !== requestId || out.msg !== msg) {
+          redactions++;
+          note('scrub', record, out);
+        }
+        // A bare span id with a hex letter is kept by its shape; an all-decimal one only by its key (above).
+        const alone = /[a-f]/.test(spanId) ? scrubber.scrubString(spanId) : spanId;
+        if (alone !== spanId) {
+          redactions++;
+          note('scrubString(span id)', spanId, alone);
+        }
+        if (inText && requestId.length === 36 && scrubber.scrubString(requestId) !== requestId) {
+          redactions++;
+          note('scrubString(uuid)', requestId, scrubber.scrubString(requestId));
+        }
+      }
+      expect({ redactions, seen }).toEqual({ redactions: 0, seen: [] });
+    });
+  });
+
+  describe('card numbers', () => {
+    it.each([
+      ['grouped by spaces', 'card 4111 1111 1111 1111 declined', 'card [REDACTED:card] declined'],
+      ['grouped by dashes', '4111-1111-1111-1111', '[REDACTED:card]'],
+      ['a Mastercard in text', 'paid with 5500005555555559 today', 'paid with [REDACTED:card] today'],
+      ['an Amex in text', 'amex 378282246310005.', 'amex [REDACTED:card].'],
+      ['an Amex grouped 4-6-5', 'amex 3782 822463 10005 ok', 'amex [REDACTED:card] ok'],
+      ['a 2-series Mastercard', 'mc 2223003122003222', 'mc [REDACTED:card]'],
+      ['a Discover card', 'discover 6011111111111117', 'discover [REDACTED:card]'],
+      ['a JCB card', 'jcb 3530111333300000', 'jcb [REDACTED:card]'],
+      ['a Diners card (14 digits)', 'diners 30569309025904', 'diners [REDACTED:card]'],
+      ['a card in a JSON body', '{"card":"4111 1111 1111 1111"}', '{"card":"[REDACTED:card]"}'],
+      ['two cards in one run', 'cards 4111 1111 1111 1111 5555 5555 5555 4444', 'cards [REDACTED:card] [REDACTED:card]'],
+    ])('replaces %s', (_case, input, expected) => {
+      expect(scrubber.scrubString(input)).toBe(expected);
+    });
+
+    it.each([
+      ['a Luhn-valid number with no card prefix', 'order 1234567812345670 shipped'],
+      ['a Luhn-valid number of the wrong length for its brand (17-digit Visa)', 'ref 41111111111111113'],
+      ['a Luhn-valid number joined by dashes to a longer token', 'ref 00-4111111111111111-01'],
+      ['a Luhn-valid number inside an alphanumeric run', 'key ab4111111111111111cd'],
+      ['a card with mixed separators', 'n 4111 1111-1111 1111'],
+    ])('keeps %s', (_case, input) => {
+      expect(scrubber.scrubString(input)).toBe(input);
+    });
+  });
+
+  describe('key=value pairs in free text', () => {
+    it.each([
+      ['an error message', 'kaboom: db password=hunter2 at 10.0.0.5', 'kaboom: db password=[REDACTED] at 10.0.0.5'],
+      ['key: value', 'connect failed, token: abc123 rejected', 'connect failed, token: [REDACTED] rejected'],
+      ['JSON in a string', '{"user":"ann","password":"hunter 2","ok":true}', '{"user":"ann","password":"[REDACTED]","ok":true}'],
+      ['escaped JSON in a string', '{\\"client_secret\\":\\"s3cr3t\\"}', '{\\"client_secret\\":\\"[REDACTED]\\"}'],
+      ['a query string', 'GET /cb?access_token=abc.def&page=2', 'GET /cb?access_token=[REDACTED]&page=2'],
+      [
+        'a header dump',
+        'authorization: Bearer abc.def-ghi; x-api-key=k1, accept: */*',
+        'authorization: [REDACTED]; x-api-key=[REDACTED], accept: */*',
+      ],
+      ['a quoted value', "set db_passwd='p w' then", "set db_passwd='[REDACTED]' then"],
+      ['two-word keys', 'api key: k1 private key = k2', 'api key: [REDACTED] private key = [REDACTED]'],
+      ['a session cookie in a path', '/login;jsessionid=ABC123', '/login;jsessionid=[REDACTED]'],
+      ['case-insensitively', 'PASSWORD=hunter2 Secret: x', 'PASSWORD=[REDACTED] Secret: [REDACTED]'],
+    ])('censors the value of %s', (_case, input, expected) => {
+      expect(scrubber.scrubString(input)).toBe(expected);
+    });
+
+    it.each([
+      ['a sensitive word without a value', 'password reset requested by user 42'],
+      ['a colon with no space and no quotes (a custom REST method)', '/v1/sessions:batchCreate'],
+      ['an empty value', 'empty password="" given'],
+      ['other keys', 'user=ann page=2 ratio: 0.5'],
+    ])('keeps %s', (_case, input) => {
+      expect(scrubber.scrubString(input)).toBe(input);
+    });
+
+    it('censors custom keys in free text, matched ignoring - and _', () => {
+      const custom = new Scrubber(policy({ keys: ['x-tenant-code'] }));
+      expect(custom.scrubString('tenant X_Tenant_Code=acme, user=ann')).toBe('tenant X_Tenant_Code=[REDACTED], user=ann');
+    });
+
+    it('scrubs the message and stack of an error', () => {
+      const error = new Error('kaboom: db password=hunter2 at 10.0.0.5');
+      const out = scrubber.scrub(error);
+      expect(out.message).toBe('kaboom: db password=[REDACTED] at 10.0.0.5');
+      expect(out.stack).toContain('Error: kaboom: db password=[REDACTED] at 10.0.0.5\n    at ');
     });
   });
 

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -59,6 +60,41 @@ describe('SidePortServer', () => {
     );
     await expect(started).rejects.toThrow(`Cannot serve on port ${taken}: EADDRINUSE. Pick a free port.`);
     expect(codes).toEqual(['EADDRINUSE']);
+  });
+
+  describe('reserve', () => {
+    const listenError = async (application: Server, listen: () => void) => {
+      const failed = once(application, 'error') as Promise<[Error]>;
+      listen();
+      const [error] = await failed;
+      return { message: error.message, listening: application.listening };
+    };
+
+    it("fails the application server's listen() on the side port with the caller's error, in every form of listen()", async () => {
+      const side = await listen(() => undefined);
+      const application = createServer();
+      blockers.push(application);
+      side.reserve(application, () => new Error(`port ${side.port} is the side port`));
+      const expected = { message: `port ${side.port} is the side port`, listening: false };
+      await expect(listenError(application, () => application.listen(side.port, '127.0.0.1'))).resolves.toEqual(expected);
+      await expect(listenError(application, () => application.listen(String(side.port)))).resolves.toEqual(expected);
+      await expect(listenError(application, () => application.listen({ port: side.port, host: '127.0.0.1' }))).resolves.toEqual(expected);
+    });
+
+    it('lets the application server listen on any other port, and on the side port once the side server closed', async () => {
+      const side = await listen(() => undefined);
+      const application = createServer((_req, res) => res.end('app'));
+      blockers.push(application);
+      side.reserve(application, () => new Error('reserved'));
+      await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+      await expect(get((application.address() as AddressInfo).port, '/')).resolves.toEqual({ status: 200, body: 'app' });
+      await new Promise((resolve) => application.close(resolve));
+      const port = side.port;
+      await side.close();
+      open.splice(open.indexOf(side), 1);
+      await new Promise<void>((resolve) => application.listen(port, '127.0.0.1', resolve));
+      await expect(get(port, '/')).resolves.toEqual({ status: 200, body: 'app' });
+    });
   });
 
   it('stops listening on close, cutting kept-alive connections so close does not wait for them', async () => {

@@ -112,11 +112,21 @@ export class OtlpReceiver {
   /** Number of POST requests received (on any path, whatever the outcome). */
   requests = 0;
 
+  /** POSTs received and not yet answered (or abandoned by the client). */
+  inFlight = 0;
+
+  /** The most POSTs that were open at once: 1 for an exporter that sends one export at a time. */
+  maxInFlight = 0;
+
+  /** Every answer sent to a POST, in order, with when it was sent (`Date.now()`). */
+  readonly answers: Array<{ at: number; status: number }> = [];
+
   private readonly sockets = new Set<Socket>();
   private readonly waiters = new Set<Waiter>();
   /** Rejected requests, reported by waitForSpans timeouts since they usually explain them. */
   private readonly problems: string[] = [];
   private closing: Promise<void> | undefined;
+  private forced: { status: number; headers: Record<string, string> } | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -211,6 +221,22 @@ export class OtlpReceiver {
   }
 
   /**
+   * Answers every later POST with `status` and `headers` (after reading its body), keeping none
+   * of its spans; `respondWith(200)` goes back to accepting and decoding exports. Wins over the
+   * `failWith` option, so a test can take a collector down and bring it back:
+   *
+   * @example
+   * ```ts
+   * receiver.respondWith(429, { 'retry-after': '2' });
+   * // ... the exporter fails and backs off ...
+   * receiver.respondWith(200);
+   * ```
+   */
+  respondWith(status: number, headers: Record<string, string> = {}): void {
+    this.forced = { status, headers };
+  }
+
+  /**
    * Forgets all received spans and resets {@link requests}, e.g. between tests sharing one
    * receiver. The `spans` array is emptied in place, so references to it stay live.
    */
@@ -218,6 +244,8 @@ export class OtlpReceiver {
     this.spans.length = 0;
     this.requests = 0;
     this.problems.length = 0;
+    this.maxInFlight = this.inFlight;
+    this.answers.length = 0;
   }
 
   /**
@@ -242,14 +270,19 @@ export class OtlpReceiver {
       return;
     }
     this.requests++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
+    res.once('finish', () => this.answers.push({ at: Date.now(), status: res.statusCode }));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // A client that gives up mid-request (or close()) destroys the socket; nothing to answer.
     req.on('error', () => undefined);
     req.on('end', () => {
       if (this.options.hang || this.closing) return;
-      if (this.options.failWith !== undefined) {
-        res.writeHead(this.options.failWith).end();
+      const forced = this.forced ?? (this.options.failWith !== undefined ? { status: this.options.failWith, headers: {} } : undefined);
+      if (forced !== undefined && forced.status !== 200) {
+        res.writeHead(forced.status, forced.headers).end();
         return;
       }
       this.accept(req, Buffer.concat(chunks)).then(
@@ -314,7 +347,11 @@ export class OtlpReceiver {
       `Awaited spans matching: ${source.length > 300 ? `${source.slice(0, 300)}...` : source}`,
       `Received ${this.spans.length} span(s) in ${this.requests} POST(s) to ${this.endpoint}` +
         (this.options.hang ? ' (hang mode: never answered)' : '') +
-        (this.options.failWith !== undefined ? ` (answered ${this.options.failWith})` : '') +
+        (this.forced !== undefined
+          ? ` (answering ${this.forced.status})`
+          : this.options.failWith !== undefined
+            ? ` (answered ${this.options.failWith})`
+            : '') +
         (this.spans.length > 0 ? ':' : '.'),
     ];
     const shown = this.spans.slice(0, 50);

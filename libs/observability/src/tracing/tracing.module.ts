@@ -26,14 +26,13 @@ class TelemetryFlusher implements OnApplicationShutdown {
   constructor(
     @Inject(TELEMETRY) private readonly telemetry: Telemetry | undefined,
     private readonly budget: ShutdownBudget,
-    @Inject(LOG) private readonly log: LogHandle,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     if (this.telemetry === undefined) return;
     const timeoutMs = Math.round(Math.min(FLUSH_TIMEOUT_MS, Math.max(MIN_FLUSH_MS, this.budget.remainingMs())));
-    const flushed = await this.telemetry.shutdown(timeoutMs);
-    if (!flushed) this.log.logger.warn(`nestjs-observability: spans not exported within ${timeoutMs} ms at shutdown`);
+    // What could not be exported in time is counted and warned about once, by the pipeline's processor.
+    await this.telemetry.shutdown(timeoutMs);
   }
 }
 

@@ -24,6 +24,11 @@ export interface WorkFailure {
   readonly origin: 'unhandledRejection' | 'uncaughtException' | undefined;
   /** Whether the error goes to the error reporter (Sentry) and `app_errors_total`. */
   readonly reported: boolean;
+  /**
+   * What the client was told beyond `message`, for a 4xx `HttpException`: the
+   * `message` of its body when that says more (the messages of a `ValidationPipe`).
+   */
+  readonly details?: string | readonly string[];
 }
 
 /**

@@ -18,11 +18,18 @@ export const METRICS_REGISTRY = 'OBSERVABILITY:METRICS_REGISTRY';
 /** The application's pino logger and what must be flushed when the application stops. */
 export interface LogHandle {
   readonly logger: Logger;
-  /** Writes out buffered lines synchronously; safe to call more than once. */
+  /**
+   * Writes out buffered lines synchronously, as far as the destination takes
+   * them at once (a stalled pipe takes none): bounded, for a process about to
+   * end. Safe to call more than once.
+   */
   flush(): void;
-  /** Stops the periodic flush and writes out what is buffered. */
-  close(): void;
-  /** Lines dropped since start (a stalled destination whose buffer reached its cap). */
+  /**
+   * Stops the periodic flush and waits, at most `timeoutMs` (default 2 s), for
+   * buffered lines to be written; what is left then counts as dropped. Never rejects.
+   */
+  close(timeoutMs?: number): Promise<void>;
+  /** Lines dropped since start (a stalled destination whose buffer reached its cap, or that `close` gave up on). */
   readonly droppedLines: number;
 }
 
