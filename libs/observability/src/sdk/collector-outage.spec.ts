@@ -31,10 +31,10 @@ interface Run {
   warnings: Array<{ obj: Record<string, unknown>; msg: string }>;
 }
 
-async function start(): Promise<Run> {
+async function start(env: Record<string, string> = {}): Promise<Run> {
   const receiver = await OtlpReceiver.start();
   cleanups.push(() => receiver.close());
-  const telemetry = startTelemetry({ ...ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }, 'preload');
+  const telemetry = startTelemetry({ ...ENV, ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }, 'preload');
   cleanups.push(() => telemetry.shutdown(2_000));
   const warnings: Run['warnings'] = [];
   telemetry.setLogger({ warn: (obj, msg) => warnings.push({ obj: obj as Record<string, unknown>, msg }) });
@@ -65,7 +65,7 @@ describe('the pipeline against a collector that fails, then recovers', () => {
     await waitFor(() => warnings.length === 1, seen);
     expect(warnings[0].obj).toEqual({
       endpoint: `${receiver.endpoint}/v1/traces`,
-      error: 'HTTP 503: Export failed with retryable status',
+      error: 'HTTP 503 from the collector',
       failing_since: expect.any(String),
     });
 
@@ -102,9 +102,28 @@ describe('the pipeline against a collector that fails, then recovers', () => {
     endSpans(10, 'second');
     await waitFor(() => receiver.answers.length === 2, seen);
 
-    expect(warnings[0].obj).toMatchObject({ error: 'HTTP 429: Export failed with retryable status', retry_after_ms: 2_000 });
+    expect(warnings[0].obj).toMatchObject({ error: 'HTTP 429 from the collector', retry_after_ms: 2_000 });
     // Without Retry-After the first pause is about 1 s (800–1,200 ms with jitter).
     expect(receiver.answers[1].at - receiver.answers[0].at).toBeGreaterThanOrEqual(1_950);
     expect(receiver.maxInFlight).toBe(1);
   });
+
+  it("warns of an outage the exporter's own retries get through, and of its end, with nothing lost", async () => {
+    // Exports may take 5 s: the exporter retries a 503 after about a second, within one export.
+    const { receiver, telemetry, warnings } = await start({ OTEL_BSP_EXPORT_TIMEOUT: '5000' });
+    const seen = () => ({ answers: receiver.answers, stats: telemetry.exportStats(), warnings });
+    receiver.respondWith(503);
+    endSpans(10, 'retried');
+    await waitFor(() => warnings.length === 1, seen);
+    expect(warnings[0].obj).toMatchObject({ error: 'HTTP 503 from the collector' });
+    receiver.respondWith(200);
+    await waitFor(() => warnings.length === 2, seen, 8_000);
+    expect(warnings[1].obj).toMatchObject({ spans_lost: 0 });
+    expect(telemetry.exportStats()).toMatchObject({
+      exported: 10,
+      exportFailures: 0,
+      dropped: { queue_full: 0, export_failed: 0, shutdown: 0 },
+    });
+    expect(receiver.maxInFlight).toBe(1);
+  }, 15_000);
 });

@@ -388,23 +388,40 @@ export class ExportSpanProcessor implements SpanProcessor {
     const detail = this.describeFailure(result.error);
     const now = Date.now();
     this.backoffUntil = now + this.backoff(detail.retryAfterMillis);
-    if (this.outage === undefined) {
-      this.outage = { since: now, droppedBefore };
-      const reason = describe(result.error, detail);
-      this.warn(
-        {
-          endpoint: this.options.endpoint,
-          error: reason,
-          failing_since: new Date(now).toISOString(),
-          ...(detail.retryAfterMillis !== undefined ? { retry_after_ms: detail.retryAfterMillis } : {}),
-        },
-        `nestjs-observability: exporting spans to ${this.options.endpoint} failed (${reason}); retrying one batch at a time after ` +
-          `${this.initialBackoffMillis} ms, doubling up to ${this.maxBackoffMillis} ms (or what Retry-After asks). ` +
-          `Up to ${this.options.maxQueueSize} spans wait in the queue; every span lost is counted in otel_spans_dropped_total. ` +
-          'One more warning follows when export works again.',
-      );
-    }
+    if (this.outage === undefined) this.startOutage(now, droppedBefore, describe(result.error, detail), detail.retryAfterMillis);
     return false;
+  }
+
+  /**
+   * The collector answered an export with an error, which the exporter may
+   * still retry past: the outage (and its one warning) starts now, not when
+   * the export finally fails. Nothing is counted here; a batch that is then
+   * lost is counted when its export fails.
+   */
+  collectorFailed(detail: FailureDetail): void {
+    if (this.closed || this.outage !== undefined) return;
+    this.startOutage(
+      Date.now(),
+      this.dropped.queue_full + this.dropped.export_failed,
+      `HTTP ${detail.status ?? '?'} from the collector`,
+      detail.retryAfterMillis,
+    );
+  }
+
+  private startOutage(now: number, droppedBefore: number, reason: string, retryAfterMillis: number | undefined): void {
+    this.outage = { since: now, droppedBefore };
+    this.warn(
+      {
+        endpoint: this.options.endpoint,
+        error: reason,
+        failing_since: new Date(now).toISOString(),
+        ...(retryAfterMillis !== undefined ? { retry_after_ms: retryAfterMillis } : {}),
+      },
+      `nestjs-observability: exporting spans to ${this.options.endpoint} failed (${reason}); retrying one batch at a time after ` +
+        `${this.initialBackoffMillis} ms, doubling up to ${this.maxBackoffMillis} ms (or what Retry-After asks). ` +
+        `Up to ${this.options.maxQueueSize} spans wait in the queue; every span lost is counted in otel_spans_dropped_total. ` +
+        'One more warning follows when export works again.',
+    );
   }
 
   private recovered(outage: { since: number; droppedBefore: number }): void {

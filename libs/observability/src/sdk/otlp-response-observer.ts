@@ -28,6 +28,12 @@ export class OtlpResponseObserver {
   private readonly path: string;
   private last: Required<Pick<FailureDetail, 'status'>> & FailureDetail = { status: 0 };
   private subscribed = true;
+  /**
+   * Told of every error answer as it arrives, even one the exporter then
+   * retries past: a collector that fails for less than the exporter's retry
+   * window is still a collector that failed, and the operator hears of it.
+   */
+  onErrorAnswer: ((detail: FailureDetail) => void) | undefined = undefined;
 
   constructor(url: string) {
     const parsed = new URL(url);
@@ -61,6 +67,7 @@ export class OtlpResponseObserver {
     if (request.getHeader('host') !== this.host) return;
     const retryAfterMillis = parseRetryAfter(response.headers['retry-after']);
     this.last = { status: response.statusCode ?? 0, ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}) };
+    if (this.last.status >= 400) this.onErrorAnswer?.(this.last);
   };
 }
 

@@ -95,6 +95,10 @@ export function startPipeline(config: TelemetryConfig, identity: DetectedResourc
         ...(target.observer ? { describeFailure: describeWith(target.observer) } : {}),
       })
     : undefined;
+  if (target?.observer && exporting) {
+    const processor = exporting;
+    target.observer.onErrorAnswer = (detail) => processor.collectorFailed(detail);
+  }
   const provider = new NodeTracerProvider({
     resource,
     sampler: sentry?.sampler ?? createSampler(config),
