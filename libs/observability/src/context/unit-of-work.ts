@@ -72,7 +72,11 @@ export class UnitOfWork implements RequestContext {
     readonly path: string,
     /** `performance.now()` at arrival. */
     readonly start: number,
-    /** What the driver needs to describe the unit (the `IncomingMessage`, the message). */
-    readonly source: unknown,
+    /**
+     * What the driver needs to describe the unit (the `IncomingMessage`, the
+     * message); let go when the unit finishes, so that whatever still holds the
+     * unit (a context captured by a late callback) does not hold the request too.
+     */
+    public source: unknown,
   ) {}
 }

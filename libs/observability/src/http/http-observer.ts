@@ -150,6 +150,7 @@ export class HttpObserver implements WorkDriver {
     unit.aborted = !res.writableFinished;
     unit.errorType = status >= 500 ? String(status) : unit.aborted ? 'aborted' : undefined;
     this.pipeline.finish(unit);
+    unit.source = undefined;
   }
 
   carrier(unit: UnitOfWork): unknown {
