@@ -81,6 +81,13 @@ const MAX_RETRY_AFTER_MS = 300_000;
  */
 const EXPORT_GRACE_MS = 1_000;
 
+/** An export the exporter did not call back for within its timeout and the grace after it. */
+class GivenUpError extends Error {
+  constructor(timeoutMillis: number) {
+    super(`export did not finish within ${timeoutMillis} ms`);
+  }
+}
+
 /** What {@link until} gives when the promise did not settle in time, or rejected. */
 const NOTHING = Symbol('nothing');
 
@@ -100,6 +107,8 @@ export class ExportSpanProcessor implements SpanProcessor {
   private exported = 0;
   private readonly dropped: Record<DropReason, number> = { queue_full: 0, export_failed: 0, shutdown: 0 };
   private exportFailures = 0;
+  /** Spans of exports given up on whose exporter has not called back yet. */
+  private undecided = 0;
 
   /** The one export in flight, resolving to whether it succeeded. */
   private inFlight: Promise<boolean> | undefined;
@@ -217,8 +226,10 @@ export class ExportSpanProcessor implements SpanProcessor {
       this.inFlight = undefined;
       this.dropped.shutdown += this.inFlightCount;
     }
-    this.dropped.shutdown += this.queue.length;
+    this.dropped.shutdown += this.queue.length + this.undecided;
     this.queue = [];
+    // Exports given up on earlier whose exporter never called back: lost now.
+    this.undecided = 0;
     const notExported = this.dropped.shutdown - droppedBefore;
     if (notExported > 0) {
       this.warn(
@@ -332,18 +343,26 @@ export class ExportSpanProcessor implements SpanProcessor {
   private async exportBatch(batch: ReadableSpan[]): Promise<ExportResult> {
     await this.waitForResources(batch);
     return new Promise<ExportResult>((resolve) => {
-      const guard = setTimeout(
-        () =>
-          resolve({
-            code: ExportResultCode.FAILED,
-            error: new Error(`export did not finish within ${this.options.exportTimeoutMillis} ms`),
-          }),
-        this.options.exportTimeoutMillis + EXPORT_GRACE_MS,
-      );
+      let givenUp = false;
+      const guard = setTimeout(() => {
+        // The exporter has not called back: the next export may start, but this
+        // batch's fate is not known yet. It is counted when the exporter does
+        // call back (a retry may still deliver it), or as lost at shutdown.
+        givenUp = true;
+        this.undecided += batch.length;
+        resolve({ code: ExportResultCode.FAILED, error: new GivenUpError(this.options.exportTimeoutMillis) });
+      }, this.options.exportTimeoutMillis + EXPORT_GRACE_MS);
       guard.unref();
       const done = (result: ExportResult): void => {
         clearTimeout(guard);
-        resolve(result);
+        if (!givenUp) {
+          resolve(result);
+          return;
+        }
+        if (this.undecided < batch.length) return; // Counted as lost at shutdown already.
+        this.undecided -= batch.length;
+        if (result.code === ExportResultCode.SUCCESS) this.exported += batch.length;
+        else this.dropped.export_failed += batch.length;
       };
       // The exporter's own HTTP calls must not become spans.
       context.with(suppressTracing(context.active()), () => {
@@ -383,7 +402,8 @@ export class ExportSpanProcessor implements SpanProcessor {
     }
     const droppedBefore = this.dropped.queue_full + this.dropped.export_failed;
     this.exportFailures++;
-    this.dropped.export_failed += count;
+    // A batch given up on is counted when the exporter calls back (see exportBatch).
+    if (!(result.error instanceof GivenUpError)) this.dropped.export_failed += count;
     this.failures++;
     const detail = this.describeFailure(result.error);
     const now = Date.now();
