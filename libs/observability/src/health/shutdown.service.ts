@@ -43,7 +43,6 @@ export class ShutdownService implements OnApplicationBootstrap, OnModuleDestroy,
   private phase: Phase = 'serving';
   private signal: string | undefined;
   private startedAt = 0;
-  private deadline = Number.POSITIVE_INFINITY;
   private listening = false;
   private readonly logger: Logger;
   private readonly flushReserveMs: number;
@@ -64,14 +63,6 @@ export class ShutdownService implements OnApplicationBootstrap, OnModuleDestroy,
   /** Whether the application is shutting down: readiness fails from the signal on. */
   get shuttingDown(): boolean {
     return this.phase !== 'serving';
-  }
-
-  /**
-   * Milliseconds left of `health.shutdown.timeoutMs` (infinite while serving):
-   * what flushing at `onApplicationShutdown` may still spend.
-   */
-  remainingMs(): number {
-    return this.phase === 'serving' ? Number.POSITIVE_INFINITY : Math.max(0, this.deadline - performance.now());
   }
 
   /** Calls `listener` once, when the sequence begins. */
@@ -96,7 +87,6 @@ export class ShutdownService implements OnApplicationBootstrap, OnModuleDestroy,
     this.phase = 'shutting-down';
     this.signal = signal;
     this.startedAt = performance.now();
-    this.deadline = this.startedAt + this.options.shutdown.timeoutMs;
     this.budget.begin(this.options.shutdown.timeoutMs);
     for (const listener of this.beginListeners) listener();
     const drainMs = this.drainMs();
@@ -143,7 +133,7 @@ export class ShutdownService implements OnApplicationBootstrap, OnModuleDestroy,
         );
         server.closeAllConnections();
       },
-      Math.max(0, this.deadline - this.flushReserveMs - closingAt),
+      Math.max(0, this.budget.remainingMs() - this.flushReserveMs),
     );
     await closed;
     clearInterval(sweep);

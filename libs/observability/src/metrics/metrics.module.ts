@@ -15,6 +15,8 @@ import { PipelineMetrics } from './pipeline.metrics';
 import { registerRuntimeMetrics } from './runtime.metrics';
 import { attachTracedMetrics } from './traced-metrics';
 
+const RUNTIME_METRICS = 'OBSERVABILITY:RUNTIME_METRICS';
+
 /** Hands `@Traced({ metric: true })` classes this application's recorder. */
 @Injectable()
 class TracedMetricsAttacher implements OnModuleInit {
@@ -66,11 +68,19 @@ export class MetricsModule {
     if (enabled) {
       providers.push(
         {
+          // prom-client's process and runtime metrics, on the application's registry.
+          provide: RUNTIME_METRICS,
+          useFactory: ({ metrics }: ResolvedObservabilityOptions, registry: Registry) => {
+            if (metrics.enabled && metrics.runtime) registerRuntimeMetrics(registry, metrics.prefix);
+            return metrics.enabled && metrics.runtime;
+          },
+          inject: [OPTIONS, METRICS_REGISTRY],
+        },
+        {
           provide: MetricsEndpoint,
           // The default registry is served too: metrics declared with @willsoto/nestjs-prometheus live there.
           useFactory: ({ metrics }: ResolvedObservabilityOptions, registry: Registry, log: LogHandle, adapterHost: HttpAdapterHost) => {
             if (!metrics.enabled) return undefined;
-            if (metrics.runtime) registerRuntimeMetrics(registry, metrics.prefix);
             return new MetricsEndpoint(metrics, [registry, defaultRegistry], log.logger, adapterHost);
           },
           inject: [OPTIONS, METRICS_REGISTRY, LOG, HttpAdapterHost],

@@ -384,7 +384,7 @@ describe('ExportSpanProcessor flush and shutdown', () => {
     s.exporter.hang = true;
     s.end(10);
     await jest.advanceTimersByTimeAsync(3_000);
-    const shutdown = s.processor.shutdown(500);
+    const shutdown = (s.processor as ExportSpanProcessor).shutdown(500);
     await jest.advanceTimersByTimeAsync(500);
     await shutdown;
     expect((s.processor as ExportSpanProcessor).stats()).toMatchObject({ exported: 0, dropped: { export_failed: 0, shutdown: 10 } });
