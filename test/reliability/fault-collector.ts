@@ -43,6 +43,12 @@ export class FaultCollector {
   bytes = 0;
   /** POSTs the receiver answered 2xx. */
   accepted = 0;
+  /**
+   * Spans the receiver accepted whose answer never reached the exporter: the connection was
+   * cut (switching to `refused`) while the POST was being forwarded. The exporter cannot tell
+   * them from spans lost, so it may count them as dropped, or send them again.
+   */
+  deliveredUnanswered = 0;
   /** POSTs being handled now (from the request to its answer or its socket's end). */
   inFlight = 0;
   /** The most POSTs in flight at once since the last {@link resetMaxInFlight}. */
@@ -54,6 +60,7 @@ export class FaultCollector {
   private current: CollectorMode = 'pass';
   private readonly sockets = new Set<Socket>();
   private readonly held = new Set<Held>();
+  private readonly pending = new Set<Promise<unknown>>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
   private closed = false;
 
@@ -184,12 +191,16 @@ export class FaultCollector {
       answer.on('end', () => {
         const status = answer.statusCode ?? 502;
         count(String(status));
-        if (status >= 200 && status < 300) {
+        const accepted = status >= 200 && status < 300;
+        if (accepted) {
           this.accepted++;
           const change = this.lastChange;
           if (change.mode === 'pass' && change.firstAcceptedAt === undefined) change.firstAcceptedAt = performance.now();
         }
-        if (res.destroyed) return;
+        if (res.destroyed) {
+          if (accepted) this.countUnanswered(req, body);
+          return;
+        }
         const out: Record<string, string> = {};
         for (const name of ['content-type', 'retry-after']) {
           const value = answer.headers[name];
@@ -204,6 +215,24 @@ export class FaultCollector {
       res.destroy();
     });
     upstream.end(body);
+  }
+
+  /** Adds the spans of a POST the receiver accepted but whose answer was cut to {@link deliveredUnanswered}. */
+  private countUnanswered(req: IncomingMessage, body: Buffer): void {
+    const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
+    const decoding = OtlpReceiver.decode(body, header('content-type') ?? '', header('content-encoding'));
+    this.pending.add(decoding);
+    void decoding
+      .then(
+        (spans) => (this.deliveredUnanswered += spans.length),
+        () => undefined, // The receiver accepted it, so it decodes.
+      )
+      .finally(() => this.pending.delete(decoding));
+  }
+
+  /** Resolves once every cut answer's spans are counted in {@link deliveredUnanswered}. */
+  async counted(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
   }
 }
 

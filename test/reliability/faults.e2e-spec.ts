@@ -37,7 +37,7 @@ const P = FULL
       faultsAtOnce: 1,
       outageRate: 200,
       healthyS: 5,
-      outageS: 30,
+      outageS: 60,
       afterS: 10,
       ids: 10_000,
       sigtermRuns: 10,
@@ -140,6 +140,16 @@ const isRecoveryLine = (l: Line) =>
 const isFailingWarning = (l: Line) => l.level === 'warn' && /export/i.test(String(l.msg)) && /fail/i.test(String(l.msg));
 
 /**
+ * Spans that never reached the collector as far as the app can know, i.e. what
+ * `otel_spans_dropped_total` must count: those made minus those received, plus those received in
+ * a POST whose answer the collector cut (the exporter saw the export fail). A span received twice
+ * (sent again after such a cut) is in `received` twice and in `unanswered` once: it nets out.
+ */
+function unconfirmedSpans(made: number, received: number, unanswered: number): number {
+  return made - received + unanswered;
+}
+
+/**
  * Spans per request: the most common size of the traces that hold a `GET /users/:id` server span.
  * Every span the app makes belongs to such a trace (probes and scrapes are not traced).
  */
@@ -239,6 +249,8 @@ interface FaultRun {
   sizes: Record<string, number>;
   made?: number;
   received: number;
+  /** Spans received whose POST's answer the collector cut: the exporter cannot know they arrived. */
+  unanswered: number;
   dropped?: number;
   droppedSeries: string[];
   failing: Line[];
@@ -299,6 +311,7 @@ async function runFault(mode: CollectorMode): Promise<FaultRun> {
     clearInterval(sampler);
     const backS = back.firstAcceptedAt === undefined ? undefined : (back.firstAcceptedAt - back.at) / 1000;
     const { samples } = await scrape(running.url);
+    await collector.counted();
     const lines = logs.since(mark);
     // Bounded means flat once the span queue is full: growth over the last third of the fault.
     const third = (P.faultS * 2) / 3;
@@ -322,6 +335,7 @@ async function runFault(mode: CollectorMode): Promise<FaultRun> {
       sizes,
       made,
       received: collector.receiver.spans.length,
+      unanswered: collector.deliveredUnanswered,
       dropped: sumOf(samples, DROPPED),
       droppedSeries: samples.filter((s) => s.name === DROPPED).map((s) => `${json(s.labels)} ${s.value}`),
       failing: lines.filter(isFailingWarning),
@@ -384,14 +398,15 @@ function faultRows(r: FaultRun): Row[] {
     ),
   );
   rows.push(figures.add(s, 'POSTs made during the fault', `${r.posts} (${mb(r.bytes)}; answers: ${counts(r.answers)})`));
-  const lost = r.made === undefined ? undefined : r.made - r.received;
+  const unconfirmed = r.made === undefined ? undefined : unconfirmedSpans(r.made, r.received, r.unanswered);
   rows.push(
     figures.add(
       s,
       'loss counted',
-      `${DROPPED} ${r.dropped ?? 'n/a (absent from /metrics)'}; spans lost ${lost ?? 'n/a'} (made ${r.made ?? 'n/a'} = responses × ${r.k ?? '?'} spans per request, received ${r.received})`,
+      `${DROPPED} ${r.dropped ?? 'n/a (absent from /metrics)'}; spans lost ${unconfirmed ?? 'n/a'} (made ${r.made ?? 'n/a'} = responses × ${r.k ?? '?'} spans per request, received ${r.received}` +
+        `${r.unanswered > 0 ? `, of which ${r.unanswered} in POSTs whose answer the collector cut` : ''})`,
       `${DROPPED} = spans lost`,
-      r.dropped !== undefined && lost !== undefined && r.dropped === lost,
+      r.dropped !== undefined && unconfirmed !== undefined && r.dropped === unconfirmed,
     ),
   );
   rows.push(
@@ -478,7 +493,9 @@ describe('2. outage and recovery', () => {
           const dropped = sumOf(samples, DROPPED);
           const serverSpans = collector.receiver.spans.filter((sp) => sp.kind === SERVER && sp.name === USER_SPAN).length;
           const lostServer = ok - serverSpans;
-          const lostAll = made === undefined ? undefined : made - collector.receiver.spans.length;
+          await collector.counted();
+          const lostAll =
+            made === undefined ? undefined : unconfirmedSpans(made, collector.receiver.spans.length, collector.deliveredUnanswered);
           const lines = logs.since(mark);
           const failing = lines.filter(isFailingWarning);
           const recovery = lines.filter(isRecoveryLine);
@@ -489,7 +506,7 @@ describe('2. outage and recovery', () => {
               s,
               "seconds from the collector's return to the first accepted export",
               recoverS === undefined ? 'none accepted within 6 s of the return' : `${recoverS.toFixed(2)} s`,
-              '≤ 5 s (0.96 s measured before)',
+              '≤ 5 s, however long the outage (the backoff stops growing at 4 s; 0.96 s measured before)',
               recoverS !== undefined && recoverS <= 5,
             ),
           );

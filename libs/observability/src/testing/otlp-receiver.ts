@@ -162,6 +162,25 @@ export class OtlpReceiver {
   }
 
   /**
+   * Decodes one OTLP/HTTP trace export body the way the receiver does, without receiving it:
+   * for a proxy in front of the receiver that needs to know which spans a request carried.
+   *
+   * @param body - the request body as sent.
+   * @param contentType - `application/x-protobuf` or `application/json` (parameters ignored).
+   * @param contentEncoding - `identity` (the default) or `gzip`.
+   * @returns the spans of the body.
+   * @throws if the type or encoding is not one the receiver serves, or the body does not decode.
+   */
+  static async decode(body: Buffer, contentType: string, contentEncoding = 'identity'): Promise<ReceivedSpan[]> {
+    const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+    const encoding = contentEncoding.trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip') throw new Error(`unsupported content-encoding "${encoding}"`);
+    if (type !== 'application/x-protobuf' && type !== 'application/json') throw new Error(`unsupported content-type "${type}"`);
+    const raw = encoding === 'gzip' ? await gunzipAsync(body) : body;
+    return type === 'application/json' ? decodeJsonRequest(JSON.parse(raw.toString('utf8')) as unknown) : decodeProtobufRequest(raw);
+  }
+
+  /**
    * Waits until `predicate` holds for the spans received so far. It is checked at once and
    * again after every accepted export, so it must not depend on anything else changing.
    *
@@ -328,9 +347,7 @@ export class OtlpReceiver {
 
     let spans: ReceivedSpan[];
     try {
-      const raw = encoding === 'gzip' ? await gunzipAsync(body) : body;
-      spans =
-        contentType === 'application/json' ? decodeJsonRequest(JSON.parse(raw.toString('utf8')) as unknown) : decodeProtobufRequest(raw);
+      spans = await OtlpReceiver.decode(body, contentType, encoding);
     } catch (error) {
       return result(400, `undecodable ${contentType} body: ${(error as Error).message}`);
     }
