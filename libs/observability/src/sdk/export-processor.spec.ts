@@ -119,14 +119,43 @@ afterEach(() => {
 });
 
 describe('ExportSpanProcessor against a collector that keeps failing', () => {
-  it('keeps one export in flight and pauses 1 s, 2 s, 4 s … up to 30 s between attempts', async () => {
+  it('keeps one export in flight and pauses 1 s, 2 s, then 4 s between attempts', async () => {
     const s = setup(ours());
+    s.exporter.down = true;
+
+    await traffic(s, 30_000);
+
+    expect(s.exporter.maxInFlight).toBe(1);
+    expect(pauses(s.exporter.calls)).toEqual([1_000, 2_000, 4_000, 4_000, 4_000, 4_000, 4_000, 4_000]);
+  });
+
+  it('grows the pause up to maxBackoffMillis when one is given', async () => {
+    const s = setup(ours({ maxBackoffMillis: 30_000 }));
     s.exporter.down = true;
 
     await traffic(s, 120_000);
 
     expect(s.exporter.maxInFlight).toBe(1);
     expect(pauses(s.exporter.calls)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+  });
+
+  it('exports again within the 4 s cap of the collector coming back, however long it was down', async () => {
+    const s = setup(ours());
+    s.exporter.down = true;
+    await traffic(s, 300_000);
+    const failedCalls = s.exporter.calls.length;
+
+    s.exporter.down = false;
+    const back = Date.now();
+    await traffic(s, 5_000);
+
+    const next = s.exporter.calls[failedCalls];
+    expect(next).toBeDefined();
+    expect(next.at - back).toBeLessThanOrEqual(4_000);
+    expect(s.warnings.map((w) => w.msg)).toEqual([
+      expect.stringContaining('failed (Service Unavailable)'),
+      expect.stringMatching(/works again after 30\d s; \d+ spans were lost meanwhile$/),
+    ]);
   });
 
   it('warns once, naming the endpoint, the error and since when; never once per batch', async () => {
@@ -148,7 +177,7 @@ describe('ExportSpanProcessor against a collector that keeps failing', () => {
 
   it('waits at least what Retry-After asks, longer once the backoff outgrows it', async () => {
     const detail: FailureDetail = { status: 429, retryAfterMillis: 5_000 };
-    const s = setup(ours({ describeFailure: () => detail }));
+    const s = setup(ours({ describeFailure: () => detail, maxBackoffMillis: 30_000 }));
     s.exporter.down = true;
 
     await traffic(s, 30_000);

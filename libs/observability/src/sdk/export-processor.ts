@@ -62,7 +62,10 @@ export interface ExportProcessorOptions {
   endpoint: string;
   /** Pause after the first failed export; it doubles with each further failure. @default 1000 */
   initialBackoffMillis?: number;
-  /** Longest pause between failed exports (unless `Retry-After` asks for more). @default 30000 */
+  /**
+   * Longest pause between failed exports (unless `Retry-After` asks for more).
+   * It bounds how long export stays off after the collector is back. @default 4000
+   */
   maxBackoffMillis?: number;
   /** Reads what a failed export's error does not carry (see `otlp-response-observer.ts`). */
   describeFailure?: (error: Error | undefined) => FailureDetail;
@@ -70,6 +73,13 @@ export interface ExportProcessorOptions {
   random?: () => number;
 }
 
+/**
+ * The backoff stops growing at 4 s: one POST every 4 s or so per replica is
+ * nothing to a collector that is down, and a collector that comes back gets
+ * its spans within 4 s, however long it was away. A collector that needs
+ * less says so with `Retry-After`, which is honoured.
+ */
+const DEFAULT_MAX_BACKOFF_MS = 4_000;
 /** Backoff spread: ±20 % keeps restarted replicas from retrying in step. */
 const JITTER = 0.2;
 /** A `Retry-After` is honoured up to this long: a collector asking for an hour still gets tried. */
@@ -141,7 +151,7 @@ export class ExportSpanProcessor implements SpanProcessor {
     private readonly options: ExportProcessorOptions,
   ) {
     this.initialBackoffMillis = options.initialBackoffMillis ?? 1_000;
-    this.maxBackoffMillis = options.maxBackoffMillis ?? 30_000;
+    this.maxBackoffMillis = options.maxBackoffMillis ?? DEFAULT_MAX_BACKOFF_MS;
     this.describeFailure = options.describeFailure ?? statusOfError;
     this.random = options.random ?? Math.random;
     this.batchSize = Math.min(options.maxExportBatchSize, options.maxQueueSize);
