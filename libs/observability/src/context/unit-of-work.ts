@@ -37,7 +37,17 @@ export interface WorkDriver {
   startAttributes(unit: UnitOfWork): Attributes;
   /** Sets what is known at the end (final name, route, status) on a recording span. */
   endSpan(unit: UnitOfWork, span: Span): void;
+  /**
+   * How the span relates to the trace context read from the carrier:
+   * `parent` (the default: a child of the remote span), `parent-and-link`
+   * (a child, plus a link to it: a message consumer) or `link` (a new trace
+   * linked to the remote span, as the messaging conventions allow).
+   */
+  readonly remoteContext?: RemoteContextUse;
 }
+
+/** See {@link WorkDriver.remoteContext}. */
+export type RemoteContextUse = 'parent' | 'parent-and-link' | 'link';
 
 /**
  * One unit of work — an HTTP request, an RPC call, a message, a job, a cron
@@ -60,6 +70,12 @@ export class UnitOfWork implements RequestContext {
   status = 0;
   /** `error.type` of a failed unit. */
   errorType: string | undefined = undefined;
+  /**
+   * Fields of the unit on every log line written in it and on its completion
+   * line (the message pattern; a job's `job_id`, `queue`, `attempt`). Set by
+   * the driver before the unit starts; `undefined` for HTTP.
+   */
+  fields: Readonly<Record<string, string | number>> | undefined = undefined;
   /** The client went away before the unit completed. */
   aborted = false;
   durationMs = 0;

@@ -263,3 +263,33 @@ describe('ErrorLineHook', () => {
     expect(onlyRecord(capture).msg).toBe('no user [REDACTED:email]');
   });
 });
+
+describe("a unit's own fields (a message's pattern, a job's id, queue and attempt)", () => {
+  const jobDriver: WorkDriver = { ...driver, kind: 'job', spanKind: SpanKind.CONSUMER, completedMessage: 'job completed' };
+
+  it('are on every line written inside the unit, with its ids', () => {
+    const { capture, handle, requestContext } = setup();
+    const unit = new UnitOfWork(jobDriver, 'req-7', undefined, 'emails', performance.now(), undefined);
+    unit.fields = { job_id: '12', queue: 'emails', attempt: 2 };
+
+    requestContext.enter(unit, () => handle.logger.info('sending'));
+
+    expect(onlyRecord(capture)).toMatchObject({ msg: 'sending', request_id: 'req-7', job_id: '12', queue: 'emails', attempt: 2 });
+  });
+
+  it('are on its completion line', () => {
+    const { capture, handle } = setup();
+    const unit = finishedUnit({ spanContext: SPAN }, jobDriver);
+    unit.fields = { job_id: '12', queue: 'emails', attempt: 2 };
+
+    new RequestLineHook(handle).finish(unit);
+
+    expect(onlyRecord(capture)).toMatchObject({
+      msg: 'job completed',
+      request_id: 'req-42',
+      trace_id: SPAN.traceId,
+      job_id: '12',
+      attempt: 2,
+    });
+  });
+});

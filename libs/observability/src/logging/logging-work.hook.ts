@@ -21,22 +21,22 @@ export class RequestLineHook implements WorkHook {
 
   finish(unit: UnitOfWork): void {
     const spanContext = unit.spanContext;
-    this.logger.info(
-      {
-        // Every value here is an id, a number, a route template or the path scrubbed on arrival.
-        [PRE_SCRUBBED]: true,
-        request_id: unit.requestId,
-        trace_id: spanContext?.traceId,
-        span_id: spanContext?.spanId,
-        method: unit.method,
-        route: unit.route,
-        path: unit.path,
-        status: unit.status,
-        duration_ms: Math.round(unit.durationMs * 1000) / 1000,
-        aborted: unit.aborted ? true : undefined,
-      },
-      unit.driver.completedMessage,
-    );
+    const fields = unit.fields;
+    const record = {
+      // Every value here is an id, a number, a route template or the path scrubbed on arrival
+      // (a driver's fields too: ids, queue and pattern names, attempt numbers).
+      [PRE_SCRUBBED]: true,
+      request_id: unit.requestId,
+      trace_id: spanContext?.traceId,
+      span_id: spanContext?.spanId,
+      method: unit.method,
+      route: unit.route,
+      path: unit.path,
+      status: unit.status,
+      duration_ms: Math.round(unit.durationMs * 1000) / 1000,
+      aborted: unit.aborted ? true : undefined,
+    };
+    this.logger.info(fields === undefined ? record : Object.assign(record, fields), unit.driver.completedMessage);
   }
 }
 

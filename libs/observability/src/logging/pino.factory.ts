@@ -60,11 +60,15 @@ export function createPino(options: ResolvedObservabilityOptions, requestContext
       // (pino merges the record into the returned object, so it must be a fresh one.)
       if ((record as { request_id?: unknown }).request_id !== undefined) return {};
       const spanContext = trace.getSpan(context.active())?.spanContext();
-      const requestId = requestContext.requestId;
+      const unit = requestContext.state();
+      const requestId = unit?.requestId;
+      const fields = unit?.fields;
       if (spanContext && isSpanContextValid(spanContext)) {
-        return { trace_id: spanContext.traceId, span_id: spanContext.spanId, request_id: requestId };
+        const ids = { trace_id: spanContext.traceId, span_id: spanContext.spanId, request_id: requestId };
+        return fields === undefined ? ids : Object.assign(ids, fields);
       }
-      return requestId === undefined ? {} : { request_id: requestId };
+      if (requestId === undefined) return {};
+      return fields === undefined ? { request_id: requestId } : { request_id: requestId, ...fields };
     },
   };
 

@@ -1,4 +1,14 @@
-import { type Attributes, context, type Span, SpanKind, SpanStatusCode, type TextMapGetter, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 import { UnitOfWork, type WorkDriver } from '../context/unit-of-work';
@@ -273,5 +283,44 @@ describe('TracingWorkHook', () => {
       expect(() => hook().fail(failure(undefined))).not.toThrow();
       expect(tracing.spans()).toEqual([]);
     });
+  });
+});
+
+describe('TracingWorkHook and the remote context a driver reads', () => {
+  const finishOne = (overrides: Partial<WorkDriver>, headers: Record<string, string>): ReadableSpan => {
+    const { driver } = makeDriver({ kind: 'message', spanKind: SpanKind.CONSUMER, ...overrides });
+    const unit = makeUnit(driver, headers);
+    hook().start(unit);
+    hook().finish(unit);
+    return onlySpan();
+  };
+
+  it('parent-and-link: a child of the remote span, with a link to it', () => {
+    const span = finishOne({ remoteContext: 'parent-and-link' }, { traceparent: sampledParent });
+
+    expect(span.spanContext().traceId).toBe(REMOTE_TRACE_ID);
+    expect(span.parentSpanContext?.spanId).toBe(REMOTE_SPAN_ID);
+    expect(span.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([[REMOTE_TRACE_ID, REMOTE_SPAN_ID]]);
+  });
+
+  it('link: a new trace, linked to the remote span, keeping its baggage', () => {
+    const { driver } = makeDriver({ kind: 'message', spanKind: SpanKind.CONSUMER, remoteContext: 'link' });
+    const unit = makeUnit(driver, { traceparent: sampledParent, baggage: 'tenant=acme' });
+    hook().start(unit);
+    const baggage = unit.otelContext === undefined ? undefined : propagation.getBaggage(unit.otelContext);
+    hook().finish(unit);
+    const span = onlySpan();
+
+    expect(span.spanContext().traceId).not.toBe(REMOTE_TRACE_ID);
+    expect(span.parentSpanContext).toBeUndefined();
+    expect(span.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([[REMOTE_TRACE_ID, REMOTE_SPAN_ID]]);
+    expect(baggage?.getEntry('tenant')?.value).toBe('acme');
+  });
+
+  it('makes no link when the remote context is missing or malformed', () => {
+    const span = finishOne({ remoteContext: 'parent-and-link' }, { traceparent: '00-zzzz-not-a-trace-01' });
+
+    expect(span.parentSpanContext).toBeUndefined();
+    expect(span.links).toEqual([]);
   });
 });

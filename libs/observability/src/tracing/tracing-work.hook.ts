@@ -1,4 +1,4 @@
-import { isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { isSpanContextValid, type Link, propagation, ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 
 import type { UnitOfWork } from '../context/unit-of-work';
 import type { Scrubber } from '../shared/scrubber';
@@ -20,8 +20,22 @@ export class TracingWorkHook implements WorkHook {
   start(unit: UnitOfWork): void {
     const driver = unit.driver;
     const carrier = driver.carrier(unit);
-    const parent = carrier === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, carrier, driver.carrierGetter);
-    const span = this.tracer.startSpan(driver.startName(unit), { kind: driver.spanKind, attributes: driver.startAttributes(unit) }, parent);
+    let parent = carrier === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, carrier, driver.carrierGetter);
+    let links: Link[] | undefined;
+    const use = driver.remoteContext;
+    if (use !== undefined && use !== 'parent') {
+      const remote = trace.getSpanContext(parent);
+      if (remote !== undefined && isSpanContextValid(remote)) {
+        links = [{ context: remote }];
+        // A new trace, linked to the remote one; its baggage is kept.
+        if (use === 'link') parent = trace.deleteSpan(parent);
+      }
+    }
+    const span = this.tracer.startSpan(
+      driver.startName(unit),
+      { kind: driver.spanKind, attributes: driver.startAttributes(unit), links },
+      parent,
+    );
     unit.span = span;
     unit.otelContext = trace.setSpan(parent, span);
   }

@@ -166,3 +166,22 @@ describe('WorkPipeline', () => {
     });
   });
 });
+
+describe('WorkPipeline.produced', () => {
+  it('hands a sent message to the hooks that count messages, and survives one that throws', () => {
+    const pipeline = new WorkPipeline();
+    const seen: string[] = [];
+    pipeline.register({
+      order: 20,
+      produced: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    pipeline.register({ order: 30, produced: (m) => seen.push(`${m.system} ${m.destination} ${m.errorType ?? 'ok'}`) });
+    pipeline.register({ order: 10, start: () => seen.push('start') });
+
+    pipeline.produced({ system: 'rabbitmq', destination: 'order.placed', errorType: undefined });
+
+    expect(seen).toEqual(['rabbitmq order.placed ok']);
+  });
+});

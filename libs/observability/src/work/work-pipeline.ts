@@ -32,6 +32,20 @@ export interface WorkFailure {
 }
 
 /**
+ * A message a driver sent (a producer's `emit()`/`send()`, a job added to a
+ * queue): not a unit of work of this service, but counted by the metrics pillar.
+ * @internal
+ */
+export interface ProducedMessage {
+  /** `messaging.system`: `rabbitmq`, `nats`, `bullmq` … */
+  readonly system: string;
+  /** `messaging.destination.name`: the pattern, subject or queue. */
+  readonly destination: string;
+  /** `error.type` when sending failed. */
+  readonly errorType: string | undefined;
+}
+
+/**
  * A pillar's part in every unit of work. Hooks run in `order` (lowest first)
  * at each step, so that the span ends (and its ids are known) before the
  * metrics take their exemplar and the log line its `trace_id`.
@@ -46,6 +60,8 @@ export interface WorkHook {
   finish?(unit: UnitOfWork): void;
   /** An error was handled; runs in the failing unit's context when there is one. */
   fail?(failure: WorkFailure): void;
+  /** A driver sent a message (after it was sent, or failed to be). */
+  produced?(message: ProducedMessage): void;
 }
 
 /**
@@ -60,6 +76,7 @@ export class WorkPipeline {
   private starts: readonly WorkHook[] = [];
   private finishes: readonly WorkHook[] = [];
   private failures: readonly WorkHook[] = [];
+  private producers: readonly WorkHook[] = [];
   private readonly hooks: WorkHook[] = [];
 
   /** Adds a pillar's hook. Called while the application initialises. */
@@ -69,6 +86,7 @@ export class WorkPipeline {
     this.starts = sorted.filter((h) => h.start !== undefined);
     this.finishes = sorted.filter((h) => h.finish !== undefined);
     this.failures = sorted.filter((h) => h.fail !== undefined);
+    this.producers = sorted.filter((h) => h.produced !== undefined);
   }
 
   /** Whether any pillar observes units of work (else drivers need not make them). */
@@ -84,6 +102,17 @@ export class WorkPipeline {
   finish(unit: UnitOfWork): void {
     const hooks = this.finishes;
     for (let i = 0; i < hooks.length; i++) hooks[i].finish!(unit);
+  }
+
+  /** Never throws: counting a message must not fail the send. */
+  produced(message: ProducedMessage): void {
+    for (const hook of this.producers) {
+      try {
+        hook.produced!(message);
+      } catch {
+        // Counting must not fail what was counted.
+      }
+    }
   }
 
   /** Never throws: a failing hook must not keep the others from their part, nor the client from its answer. */
