@@ -71,6 +71,12 @@ export class UnitOfWork implements RequestContext {
   /** `error.type` of a failed unit. */
   errorType: string | undefined = undefined;
   /**
+   * `messaging.system` of a message or job (`rabbitmq`, `nats`, `bullmq`);
+   * `undefined` for HTTP. For those units `path` holds the destination name
+   * (queue, subject) and `route` the pattern or job name.
+   */
+  system: string | undefined = undefined;
+  /**
    * Fields of the unit on every log line written in it and on its completion
    * line (the message pattern; a job's `job_id`, `queue`, `attempt`). Set by
    * the driver before the unit starts; `undefined` for HTTP.
